@@ -1,0 +1,26 @@
+# lmtflow: reduce LMT spectral-line ObsNums from raw netCDF to science-ready products.
+#
+#   snakemake --cores 8 --config obsnums=[79448] data_lmt=DIR work_lmt=DIR
+#
+# The config is validated against config/schema.yaml before anything runs; every ObsNum is
+# described from its raw headers (lmtflow.scan). Rules are thin: the work is in lmtflow/.
+
+import os
+
+
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/params.smk"
+include: "rules/ingest.smk"
+include: "rules/calibrate.smk"
+include: "rules/baseline.smk"
+include: "rules/combine.smk"
+include: "rules/products.smk"
+
+
+rule all:
+    input:
+        all_products(),
+    default_target: True

@@ -1,0 +1,36 @@
+"""Atomic output: write to a temporary file beside the target, rename only on success.
+
+A killed or failed job therefore never leaves a file at the final path that looks complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def atomic_path(final: str | Path) -> Iterator[Path]:
+    """Yield a temporary path in the target's directory; on success rename it to ``final``."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, final)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | Path, values: Any) -> None:
+    """Write ``values`` as sorted-key JSON (stable bytes for Snakemake's checksums)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(values, sort_keys=True, indent=1) + "\n")

@@ -1,0 +1,123 @@
+"""Read the WARES/roach spectrometer files of an ObsNum, in blocks of dumps.
+
+A roach file holds one row per (dump, input); the four inputs are interleaved. lmtslr takes
+the times of input 0 for every input and requires equal row counts per input
+(`reference/sequoia_raw_and_algorithms.md` §3). Data are read as contiguous row ranges so
+that memory stays bounded on large ObsNums.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+from numpy.typing import NDArray
+
+from ..constants import ROACH_TIME_OFFSET_S
+from ..errors import ObsNumError, RawDataError
+
+NINPUTS = 4
+_ROACH_NAME = re.compile(r"^roach(\d)_(\d+)_")
+
+
+def roach_inputs_for_bank(receiver: str, bank: int) -> dict[int, list[tuple[int, int]]]:
+    """Which roach boards and inputs carry a bank: ``{roach: [(input, pixel), ...]}``.
+
+    SEQUOIA: bank 0 on roach0-3, bank 1 on roach4-7, input k of roach N is pixel
+    ``4*(N mod 4)+k``. Msip1mm: roach0 only; bank 0 = inputs 0, 2; bank 1 = inputs 1, 3
+    (the two polarisations of the single beam).
+    """
+    if receiver == "Msip1mm":
+        inputs = [0, 2] if bank == 0 else [1, 3]
+        return {0: [(k, k) for k in inputs]}
+    return {4 * bank + r: [(k, 4 * r + k) for k in range(NINPUTS)] for r in range(4)}
+
+
+def find_roach_files(data_lmt: str | Path, obsnum: int, roaches: list[int]) -> dict[int, Path]:
+    """Roach files of ``obsnum`` for the given boards; a board without a file is left out."""
+    found: dict[int, Path] = {}
+    base = Path(data_lmt) / "spectrometer"
+    for n in roaches:
+        hits = sorted(
+            p
+            for p in (base / f"roach{n}").glob(f"roach{n}_{int(obsnum)}_*.nc")
+            if "allantest" not in p.name
+        )
+        if len(hits) > 1:
+            names = ", ".join(p.name for p in hits)
+            raise ObsNumError(obsnum, f"more than one roach{n} file: {names}")
+        if hits:
+            found[n] = hits[0]
+    return found
+
+
+@dataclass
+class RoachFile:
+    """One roach file, opened for block reads of its spectra."""
+
+    path: Path
+    roach: int
+    nchan: int
+    bandwidth_mhz: float
+    dump_time: NDArray[np.float64]
+    """Time each dump represents (s): input-0 ``time - read_time - 0.03``."""
+    rows: NDArray[np.int_]
+    """rows[d, k] = file row of dump d, input k."""
+
+    @classmethod
+    def open(cls, path: str | Path) -> RoachFile:
+        path = Path(path)
+        match = _ROACH_NAME.match(path.name)
+        if not match:
+            raise RawDataError(path, "file name is not roachN_<obsnum>_...nc")
+        if not path.exists():
+            raise RawDataError(path, "file does not exist")
+        try:
+            ds = netCDF4.Dataset(path, "r")
+        except (OSError, RuntimeError) as exc:
+            raise RawDataError(path, f"not a readable netCDF file ({exc})") from exc
+        with ds:
+            try:
+                nchan = int(np.ravel(ds.variables["Header.Mode.numchannels"][:])[0])
+                bw = float(np.ravel(ds.variables["Header.Mode.Bandwidth"][:])[0])
+                t = np.asarray(ds.variables["Data.Integrate.time"][:], dtype=np.float64)
+                read_time = np.asarray(ds.variables["Data.Integrate.read_time"][:], np.float64)
+                inputs = np.asarray(ds.variables["Data.Integrate.Inputs"][:], dtype=int)
+                shape = ds.variables["Data.Integrate.Data"].shape
+            except KeyError as exc:
+                raise RawDataError(path, f"required variable {exc.args[0]} is missing") from None
+        if shape[1] != nchan:
+            raise RawDataError(path, f"Data has {shape[1]} channels, numchannels says {nchan}")
+        if not (t.size == read_time.size == inputs.size == shape[0]):
+            raise RawDataError(path, "time, read_time, Inputs and Data differ in length")
+        counts = [int(np.count_nonzero(inputs == k)) for k in range(NINPUTS)]
+        if len(set(counts)) != 1:
+            raise RawDataError(path, f"unequal dump counts per input {counts}")
+        rows = np.stack([np.flatnonzero(inputs == k) for k in range(NINPUTS)], axis=1)
+        first = rows[:, 0]
+        dump_time = t[first] - read_time[first] + ROACH_TIME_OFFSET_S
+        if not np.all(np.isfinite(dump_time)):
+            raise RawDataError(path, "Data.Integrate.time or read_time holds NaN or Inf")
+        return cls(path, int(match.group(1)), nchan, bw, dump_time, rows)
+
+    @property
+    def ndump(self) -> int:
+        return self.dump_time.size
+
+    def read_dumps(self, dumps: NDArray[np.int_], inputs: list[int]) -> NDArray[np.float32]:
+        """Spectra of the given dumps (sorted) and inputs as float32 (ndump, ninput, nchan)."""
+        if dumps.size == 0:
+            return np.empty((0, len(inputs), self.nchan), np.float32)
+        sel = self.rows[np.ix_(dumps, inputs)]
+        lo, hi = int(sel.min()), int(sel.max()) + 1
+        try:
+            with netCDF4.Dataset(self.path, "r") as ds:
+                var = ds.variables["Data.Integrate.Data"]
+                var.set_auto_mask(False)
+                block = np.asarray(var[lo:hi], dtype=np.float32)
+        except (OSError, RuntimeError, IndexError) as exc:
+            raise RawDataError(self.path, f"cannot read rows {lo}..{hi} ({exc})") from exc
+        return block[sel - lo]

@@ -1,0 +1,396 @@
+"""Streaming, atomic writer of LMT SDFITS files.
+
+The headers are written once; rows are packed block by block into a reusable big-endian
+buffer and written straight to a temporary file next to the target, which is renamed into
+place only when every declared row has been written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+from numpy.typing import ArrayLike
+
+from .. import __version__
+from ..constants import LMT_SITE_ELEV_M, LMT_SITE_LAT_DEG, LMT_SITE_LONG_DEG
+from .sdfits_columns import (
+    DEFAULTS,
+    SPEC,
+    TSCALE_UNITS,
+    ColumnSpec,
+    iso_dateobs,
+    row_dtype,
+    table_columns,
+)
+from .sdfits_errors import SDFITSError
+
+SDFITS_VERSION = "lmtflow-sdfits-1"
+"""Value of the primary ``SDFITVER`` keyword (profile version)."""
+
+EXTNAME = "SINGLE DISH"
+
+_STRUCTURAL = ("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT", "TFIELDS")
+_STRUCTURAL_PREFIX = ("NAXIS", "TTYPE", "TFORM", "TUNIT", "TDIM", "TNULL", "TSCAL", "TZERO")
+_RESERVED = ("EXTNAME", "DATADIMS", "PARAMS", "CONTINUE", "END")
+
+
+def _check_keyword(key: str) -> str:
+    k = key.upper()
+    if len(k) > 8:
+        raise ValueError(f"header keyword {key!r} is longer than 8 characters")
+    if k in _STRUCTURAL or k in _RESERVED or k.startswith(_STRUCTURAL_PREFIX):
+        raise ValueError(f"header keyword {key!r} is reserved for the file structure")
+    if k in SPEC or k == "DATA":
+        raise ValueError(f"header keyword {key!r} is also a column; give it as a column")
+    return k
+
+
+def _as_cards(header: Mapping[str, Any] | Iterable[tuple] | None) -> list[tuple[str, Any, str]]:
+    """Normalise ``{key: value | (value, comment)}`` or ``[(key, value[, comment])]``."""
+    if header is None:
+        return []
+    items = header.items() if isinstance(header, Mapping) else header
+    cards = []
+    for item in items:
+        if isinstance(header, Mapping):
+            key, val = item
+            val, comment = val if isinstance(val, tuple) else (val, "")
+        else:
+            key, val, comment = (*item, "")[:3]
+        if isinstance(val, np.generic):
+            val = val.item()
+        cards.append((_check_keyword(key), val, comment))
+    return cards
+
+
+def build_headers(
+    nrows: int,
+    nchan: int,
+    datadims: tuple[int, ...],
+    *,
+    tscale: str,
+    projid: str,
+    instrume: str,
+    telescop: str = "LMT",
+    backend: str = "WARES",
+    header: Mapping[str, Any] | Iterable[tuple] | None = None,
+    params: Mapping[str, Any] | None = None,
+    history: Iterable[str] = (),
+) -> tuple[fits.Header, fits.Header, tuple[ColumnSpec, ...]]:
+    """Primary and ``SINGLE DISH`` table headers (NAXIS2 = ``nrows``) and the column list."""
+    unit = TSCALE_UNITS[tscale]
+    columns = table_columns(nchan, unit)
+    coldefs = [fits.Column(name=c.name, format=c.tform, unit=c.unit or None) for c in columns]
+    table = fits.BinTableHDU.from_columns(coldefs, nrows=0).header
+    table["NAXIS2"] = nrows
+    table.set("EXTNAME", EXTNAME, "single-dish FITS convention")
+    table.set("TELESCOP", telescop)
+    table.set("PROJID", projid, "LMT project id")
+    table.set("BACKEND", backend)
+    table.set("INSTRUME", instrume, "receiver")
+    table.set("SITELONG", LMT_SITE_LONG_DEG, "[deg] geodetic longitude of the site")
+    table.set("SITELAT", LMT_SITE_LAT_DEG, "[deg] geodetic latitude of the site")
+    table.set("SITEELEV", LMT_SITE_ELEV_M, "[m] height of the site")
+    table.set("CTYPE4", "STOKES")
+    dims = "(" + ",".join(str(int(d)) for d in datadims) + ")"
+    table.set("DATADIMS", dims, "(ntime,nbeam,npol,nband,nchan), rows in C order")
+    for key, val, comment in _as_cards(header):
+        table.set(key, val, comment)
+    if params is not None:
+        text = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+        table.set("PARAMS", text, "JSON of the step parameters")
+    for line in history:
+        table.add_history(line)
+
+    primary = fits.Header()
+    primary.set("SIMPLE", True, "conforms to FITS standard")
+    primary.set("BITPIX", 8)
+    primary.set("NAXIS", 0)
+    primary.set("EXTEND", True)
+    primary.set("TELESCOP", telescop)
+    primary.set("INSTRUME", instrume, "receiver")
+    primary.set("ORIGIN", "lmtflow", f"lmtflow {__version__}")
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    primary.set("DATE", now, "UTC date the file was written")
+    primary.set("SDFITVER", SDFITS_VERSION, "LMT SDFITS profile version")
+    primary.set("FITSVER", "4.0", "FITS standard version")
+    return primary, table, columns
+
+
+def _preallocate(fd: int, size: int) -> None:
+    """Reserve ``size`` bytes (block allocation during writes is the slow part on ext4)."""
+    if size and hasattr(os, "posix_fallocate"):
+        # not supported here (or no space: the writes will report it)
+        with contextlib.suppress(OSError):
+            os.posix_fallocate(fd, 0, size)
+
+
+class SDFITSWriter:
+    """Write an SDFITS file of ``nrows`` spectra of ``nchan`` channels, block by block.
+
+    Use as a context manager; call :meth:`append` with consecutive blocks of rows. The file
+    appears at ``path`` only after all ``nrows`` rows were written and the context exits
+    without an exception; otherwise the temporary file is deleted.
+
+    Column values come, in order of precedence, from the block, from ``constants`` (one value
+    for every row), from values derived by the writer (``DATE-OBS`` from ``UTCTIME``, ``FEED``
+    from ``FDNUM + 1``, ``BANDWID``/``FREQRES`` from ``CDELT1``, ``TSCALE``/``TUNIT7`` from
+    ``tscale``), and from :data:`~lmtflow.io.sdfits_columns.DEFAULTS`. A column with none of
+    these is an error.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        nrows: int,
+        nchan: int,
+        *,
+        projid: str,
+        instrume: str,
+        datadims: tuple[int, ...] | None = None,
+        tscale: str = "Ta*",
+        constants: Mapping[str, Any] | None = None,
+        header: Mapping[str, Any] | Iterable[tuple] | None = None,
+        params: Mapping[str, Any] | None = None,
+        history: Iterable[str] = (),
+        telescop: str = "LMT",
+        backend: str = "WARES",
+        chunk_bytes: int = 8 << 20,
+        preallocate: bool = True,
+        fsync: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.nrows = int(nrows)
+        self.nchan = int(nchan)
+        if self.nrows < 0 or self.nchan < 1:
+            raise ValueError(f"{self.path}: nrows={nrows} and nchan={nchan} must be >= 0 and >= 1")
+        if tscale not in TSCALE_UNITS:
+            raise ValueError(f"tscale {tscale!r} is not one of {sorted(TSCALE_UNITS)}")
+        if datadims is None:
+            datadims = (self.nrows, 1, 1, 1, self.nchan)
+        datadims = tuple(int(d) for d in datadims)
+        if len(datadims) != 5 or datadims[4] != self.nchan or np.prod(datadims[:4]) != self.nrows:
+            raise ValueError(
+                f"datadims {datadims} is not (ntime,nbeam,npol,nband,nchan) with "
+                f"ntime*nbeam*npol*nband = nrows = {self.nrows} and nchan = {self.nchan}"
+            )
+        self.datadims = datadims
+        self.tscale = tscale
+        self._fsync = fsync
+        primary, table, self._columns = build_headers(
+            self.nrows,
+            self.nchan,
+            datadims,
+            tscale=tscale,
+            projid=projid,
+            instrume=instrume,
+            telescop=telescop,
+            backend=backend,
+            header=header,
+            params=params,
+            history=history,
+        )
+        self._dtype = row_dtype(self._columns)
+        if self._dtype.itemsize != table["NAXIS1"]:  # pragma: no cover - schema invariant
+            raise AssertionError("row dtype does not match NAXIS1")
+        self._constants = self._convert_constants(constants or {})
+        self._chunk_rows = max(1, int(chunk_bytes) // self._dtype.itemsize)
+        self._raw = np.empty(self._chunk_rows * self._dtype.itemsize, dtype=np.uint8)
+        self._buf = self._raw.view(self._dtype)
+        self.rows_written = 0
+        self._closed = True  # until the temporary file exists
+        self._aborted = False
+
+        if not self.path.parent.is_dir():
+            raise SDFITSError(self.path, "the output directory does not exist")
+        fd, tmp = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".part"
+        )
+        self._tmp = Path(tmp)
+        self._file = os.fdopen(fd, "wb", buffering=0)
+        self._closed = False
+        try:
+            head = primary.tostring().encode("ascii") + table.tostring().encode("ascii")
+            if preallocate:
+                nbytes = self.nrows * self._dtype.itemsize
+                _preallocate(fd, len(head) + nbytes + (-nbytes) % 2880)
+            self._write(head)
+        except BaseException:
+            self.abort()
+            raise
+
+    # -- column handling --------------------------------------------------------------------
+
+    def _convert_constants(self, constants: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        merged: dict[str, Any] = dict(DEFAULTS)
+        unit = TSCALE_UNITS[self.tscale]
+        merged["TSCALE"] = self.tscale
+        merged["TUNIT7"] = unit if unit else "counts"
+        for key, val in constants.items():
+            if key not in SPEC:
+                raise ValueError(f"{self.path}: constant {key!r} is not an SDFITS column")
+            if np.ndim(val) != 0:
+                raise ValueError(f"{self.path}: constant {key!r} must be a scalar")
+            merged[key] = val
+        return {k: self._convert(k, v) for k, v in merged.items()}
+
+    def _convert(self, name: str, value: Any) -> np.ndarray:
+        """``value`` as an array of the column's stored dtype (strings blank-padded)."""
+        spec = SPEC[name]
+        arr = np.asarray(value)
+        if spec.code == "A":
+            if arr.dtype.kind not in "SU":
+                raise TypeError(f"{self.path}: column {name} needs strings, got {arr.dtype}")
+            if arr.dtype.kind == "U":
+                arr = np.strings.encode(arr, "ascii")
+            if arr.dtype.itemsize > spec.width and np.any(np.strings.str_len(arr) > spec.width):
+                raise ValueError(f"{self.path}: column {name} value longer than {spec.width}")
+            return np.strings.ljust(arr, spec.width, b" ").astype(spec.dtype)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{self.path}: column {name} needs numbers, got {arr.dtype}")
+        if spec.code in "IJK" and arr.dtype.kind == "f":
+            raise TypeError(f"{self.path}: integer column {name} given floats ({arr.dtype})")
+        return arr
+
+    def _sources(self, cols: Mapping[str, Any], n: int) -> dict[str, Any]:
+        src: dict[str, Any] = {}
+        for key, val in cols.items():
+            if key not in SPEC:
+                raise ValueError(f"{self.path}: {key!r} is not an SDFITS column")
+            arr = self._convert(key, val)
+            if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n):
+                raise ValueError(
+                    f"{self.path}: column {key} has shape {arr.shape}, block has {n} rows"
+                )
+            src[key] = arr
+        missing = []
+        for name in SPEC:
+            if name in src:
+                continue
+            if name == "DATE-OBS" and "UTCTIME" in cols:
+                src[name] = iso_dateobs(cols["UTCTIME"])
+            elif name == "FEED" and "FDNUM" in src:
+                src[name] = src["FDNUM"].astype(np.int16) + 1
+            elif name == "FEED" and "FDNUM" in self._constants:
+                src[name] = self._constants["FDNUM"] + 1
+            elif name in self._constants:
+                src[name] = self._constants[name]
+            elif name in ("BANDWID", "FREQRES"):
+                cdelt = cols.get("CDELT1", self._constants.get("CDELT1"))
+                if cdelt is None:
+                    missing.append(name)
+                else:
+                    step = np.abs(np.asarray(cdelt, dtype=np.float64))
+                    src[name] = step * self.nchan if name == "BANDWID" else step
+            else:
+                missing.append(name)
+        if missing:
+            raise ValueError(f"{self.path}: no values for columns {missing}")
+        return src
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def append(self, columns: Mapping[str, ArrayLike] | np.ndarray, data: ArrayLike) -> None:
+        """Write the next block of rows.
+
+        ``columns`` maps column names to per-row arrays (or scalars) or is a structured array;
+        ``data`` has shape ``(n, nchan)`` or any shape ending in ``nchan`` (e.g.
+        ``(ndump, nbeam, npol, nband, nchan)``), rows in C order. Any error aborts the file.
+        """
+        if self._closed:
+            raise SDFITSError(self.path, "append() after the writer was closed or aborted")
+        try:
+            self._append(columns, data)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _append(self, columns: Mapping[str, ArrayLike] | np.ndarray, data: ArrayLike) -> None:
+        data = np.asarray(data)
+        if data.ndim < 1 or data.shape[-1] != self.nchan:
+            raise ValueError(f"{self.path}: data shape {data.shape} does not end in {self.nchan}")
+        if data.dtype.kind != "f":
+            raise TypeError(f"{self.path}: data must be floating point, got {data.dtype}")
+        data = data.reshape(-1, self.nchan)
+        n = data.shape[0]
+        if n == 0:
+            return
+        if self.rows_written + n > self.nrows:
+            raise SDFITSError(
+                self.path, f"{self.rows_written + n} rows appended but only {self.nrows} declared"
+            )
+        if isinstance(columns, np.ndarray):
+            columns = {name: columns[name] for name in columns.dtype.names or ()}
+        src = self._sources(columns, n)
+        buf, step = self._buf, self._chunk_rows
+        for i in range(0, n, step):
+            k = min(step, n - i)
+            out = buf[:k]
+            for name, val in src.items():
+                out[name] = val if val.ndim == 0 else val[i : i + k]
+            out["DATA"] = data[i : i + k]
+            self._write(self._raw[: k * self._dtype.itemsize])
+        self.rows_written += n
+
+    def _write(self, raw: np.ndarray | bytes) -> None:
+        view = memoryview(raw).cast("B")
+        while view.nbytes:
+            done = self._file.write(view)
+            view = view[done:]
+
+    def close(self) -> None:
+        """Finish the file and move it to ``path``; error if fewer rows than declared."""
+        if self._aborted:
+            raise SDFITSError(self.path, "the write was aborted; no file was written")
+        if self._closed:
+            return
+        if self.rows_written != self.nrows:
+            self.abort()
+            raise SDFITSError(
+                self.path, f"only {self.rows_written} of {self.nrows} declared rows were written"
+            )
+        try:
+            pad = (-(self.nrows * self._dtype.itemsize)) % 2880
+            if pad:
+                self._write(b"\0" * pad)
+            if self._fsync:
+                os.fsync(self._file.fileno())
+            self._file.close()
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self._tmp, 0o666 & ~umask)
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._closed = True
+
+    def abort(self) -> None:
+        """Discard the temporary file; nothing appears at ``path``."""
+        self._closed = self._aborted = True
+        try:
+            self._file.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> SDFITSWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            self.abort()

@@ -1,0 +1,39 @@
+"""Where every file of the work tree lives (LMTOY-like: ``<work>/<ProjectId>/<ObsNum>/``).
+
+The Snakefile and the interactive API both take their paths from here. Intermediate files
+are named by ObsNum and bank only, so that a path follows from the ObsNum alone; the SRDP
+files carry the source name as LMTOY's do (``SRC_OBSNUM__BANK``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Patterns with Snakemake-style wildcards, relative to the work tree.
+OBSDIR = "{pid}/{obsnum}"
+PARAMS = OBSDIR + "/params/{step}__{bank}.json"
+RAW_SDFITS = OBSDIR + "/{obsnum}__{bank}.raw.sdfits"
+TSYS = OBSDIR + "/{obsnum}__{bank}.tsys.fits"
+CAL_SDFITS = OBSDIR + "/{obsnum}__{bank}.cal.sdfits"
+BASE_SDFITS = OBSDIR + "/{obsnum}__{bank}.base.sdfits"
+CUBE = OBSDIR + "/{obsnum}__{bank}.cube.fits"
+WEIGHT = OBSDIR + "/{obsnum}__{bank}.wt.fits"
+SRDP_DIR = OBSDIR + "/srdp"
+SRDP_CUBE = SRDP_DIR + "/{src}_{obsnum}__{bank}.fits"
+SRDP_WEIGHT = SRDP_DIR + "/{src}_{obsnum}__{bank}.wt.fits"
+SRDP_PARAMS = SRDP_DIR + "/{src}_{obsnum}__{bank}.params.json"
+
+
+def safe_source(name: str) -> str:
+    """A source name fit for a file name (blanks and slashes become underscores)."""
+    return "".join(c if c.isalnum() or c in "+-._" else "_" for c in name.strip()) or "unknown"
+
+
+class _KeepMissing(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def path(work: str | Path, pattern: str, **fields: object) -> Path:
+    """Fill ``pattern`` and place it under the work tree; unfilled wildcards stay as they are."""
+    return Path(work) / pattern.format_map(_KeepMissing(fields))

@@ -1,0 +1,85 @@
+"""Resolve the parameters of one reduction step for one ObsNum and bank.
+
+Defaults come from the schema, then the config's ``defaults``, then the ObsNum's
+``overrides``; derived values (baseline windows from vlsr/dv/dw, the resolution from the
+sky frequency, the cell from the resolution, the map extent from the header) are computed
+here and nowhere else. The result is what the per-step parameter file holds.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from .constants import ARCSEC_PER_RAD, C_KMS, LMT_DIAMETER_M
+from .errors import ConfigError
+from .io.ifproc import IfProcHeader
+
+STEPS = ("calibrate", "baseline", "grid")
+
+
+def parse_pix_list(spec: str | list[int], npix: int = 16) -> list[int]:
+    """Beams named by a pix_list: ``[0, 3]``, ``"0,3"``, ``"0..15"`` or ``"-0,5"`` (all but)."""
+    if isinstance(spec, list):
+        beams = sorted({int(p) for p in spec})
+    else:
+        text = spec.replace(" ", "")
+        remove = text.startswith("-")
+        body = text[1:] if remove else text
+        beams_set: set[int] = set()
+        for part in body.split(","):
+            if ".." in part:
+                lo, hi = (int(x) for x in part.split(".."))
+                beams_set.update(range(lo, hi + 1))
+            elif part:
+                beams_set.add(int(part))
+        beams = sorted(set(range(npix)) - beams_set) if remove else sorted(beams_set)
+    bad = [p for p in beams if not 0 <= p < npix]
+    if bad:
+        raise ConfigError(f"pix_list {spec!r}: beams {bad} do not exist (0..{npix - 1})")
+    if not beams:
+        raise ConfigError(f"pix_list {spec!r} selects no beam")
+    return beams
+
+
+def merged_step(config: dict, obsnum: int, step: str) -> dict[str, Any]:
+    """Config values of ``step`` for ``obsnum``: defaults overlaid by the ObsNum's overrides."""
+    values = copy.deepcopy(config["defaults"].get(step, {}))
+    values.update(copy.deepcopy(config.get("overrides", {}).get(str(obsnum), {}).get(step, {})))
+    return values
+
+
+def resolution_arcsec(sky_freq_ghz: float) -> float:
+    """LMTOY's default resolution: ceil(lambda / 50 m) in arcsec."""
+    lam_m = C_KMS * 1e3 / (sky_freq_ghz * 1e9)
+    return float(math.ceil(lam_m / LMT_DIAMETER_M * ARCSEC_PER_RAD))
+
+
+def step_params(config: dict, header: IfProcHeader, bank: int, step: str) -> dict[str, Any]:
+    """The resolved, derived parameters of ``step`` for one ObsNum and bank (JSON-ready)."""
+    if step not in STEPS:
+        raise ValueError(f"unknown step {step!r}; steps are {STEPS}")
+    p = merged_step(config, header.obsnum, step)
+    if step == "baseline":
+        vlsr = header.vsource_kms if p.get("vlsr") is None else float(p["vlsr"])
+        dv, dw = float(p["dv"]), float(p["dw"])
+        p["vlsr"] = vlsr
+        if p.get("b_regions") is None:
+            p["b_regions"] = [[vlsr - dv - dw, vlsr - dv], [vlsr + dv, vlsr + dv + dw]]
+        if p.get("slice") is None:
+            p["slice"] = [vlsr - dv - dw, vlsr + dv + dw]
+        p["birdies"] = sorted(int(c) for c in p.get("birdies", []))
+    elif step == "grid":
+        if p.get("resolution") is None:
+            p["resolution"] = resolution_arcsec(header.sky_freq_ghz[bank])
+        if p.get("cell") is None:
+            p["cell"] = p["resolution"] / p["nppb"]
+        if not p.get("extent"):
+            length = max(header.map_x_length_arcsec, header.map_y_length_arcsec)
+            p["extent"] = length if length > 0 else 10 * p["resolution"]
+        npix = 16 if header.receiver == "Sequoia" else 4
+        p["pix_list"] = parse_pix_list(p["pix_list"], npix)
+    p["obsnum"] = header.obsnum
+    p["bank"] = bank
+    return dict(sorted(p.items()))

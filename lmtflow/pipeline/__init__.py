@@ -1,0 +1,1 @@
+"""One module per workflow step; each reads and writes files and calls the array algorithms."""

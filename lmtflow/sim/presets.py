@@ -1,0 +1,303 @@
+"""Ready-made simulator configs (``lmtflow simulate --preset NAME``) and a YAML example.
+
+* ``small``: tests. Sequoia 16 beams x 2048 ch: Cal 79447, Map 79448 (90"x90" Ra/Dec OTF, two
+  ON blocks, ~250 ON dumps per beam), Ps 79449 (pixel 10), Bs 79450 (beams 10, 8); then 1MM
+  (Msip1mm, 4096 ch, banks CO 2-1 / 13CO 2-1): Cal 82479, Ps 82480. ~100 MB, a few seconds.
+  Labels: cal, map, ps, bs, cal_1mm, ps_1mm.
+* ``demo``: the README demo: a rotating ring of clumps, 240"x240" map, Cal 91111 + Map 91112.
+* ``bench``: shaped like LMTOY bench2 (ObsNum 79448): 400"x400" Ra/Dec map, 40 rows in 4 ON
+  blocks between 5 REF blocks, ~5500 ON dumps per beam (~89k ON spectra), Cal 79447 + Map
+  79448; ~0.9 GB.
+* ``faults``: a small map with a dead beam (3), a noisy beam (5, x3), birdies, spikes and a
+  missing roach file (roach2 of the Map). Labels cal, map, ps.
+* ``dualbank``: Sequoia with two banks (CO and 13CO, roach0..7): Cal 110398 + Map 110399.
+
+The config schema is documented in :mod:`lmtflow.sim.simulate` (top level and sessions),
+:mod:`lmtflow.sim.skymodel` (``sky``), :mod:`lmtflow.sim.instrument` (``instrument``,
+``faults``), :mod:`lmtflow.sim.observation` and :mod:`lmtflow.sim.scan` (observations and
+their ``params``). :data:`EXAMPLE_YAML` is a complete, commented example.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lmtflow.errors import ConfigError
+
+from .simulate import SimulationResult, simulate
+
+CO10 = 115.271204
+CO13_10 = 110.201354
+CO21 = 230.538000
+CO13_21 = 220.398684
+
+EXAMPLE_YAML = """\
+# lmtflow simulator config: one Sequoia session with a Cal and an OTF map.
+start_utc: "2018-11-16T09:30:00"        # UT of the first ObsNum
+sessions:
+  - name: seq
+    project_id: 2018-S1-MU-8
+    instrument:
+      receiver: Sequoia                 # or Msip1mm (roach0 only, banks = inputs 0,2 / 1,3)
+      nchan: 2048                       # 2048 / 4096 / 8192 -> 800 / 400 / 200 MHz
+      line_freq_ghz: [115.271204]       # one per bank; two values -> roach0..7
+      dump_time_s: 0.1
+      tsys_k: [150, 250]                # distinct per-beam Tsys spread over this range
+      gain_counts_per_k: [2000, 8000]
+      ripple_amplitude: 0.05
+      dtype: float32
+    faults:                             # all optional
+      noisy_beams: {5: 2.0}
+      birdies: [{channels: [1500], amplitude_k: 1.0, pixels: all}]
+    sky:
+      source_name: IRC+10216
+      ra_deg: 146.989193
+      dec_deg: 13.278767
+      velocity_kms: -20.0
+      ref_offset_arcsec: [600.0, 0.0]   # Az/El offset of the REF position
+      sources:
+        - {name: core, dx_arcsec: 0, dy_arcsec: 0, fwhm_arcsec: 20, peak_k: 3.0,
+           vlsr_kms: -20, fwhm_kms: 28, rest_freq_ghz: 115.271204}
+        - {name: knot, dx_arcsec: 25, dy_arcsec: -15, fwhm_arcsec: 0, peak_k: 1.5,
+           vlsr_kms: -5, fwhm_kms: 8, rest_freq_ghz: 115.271204}
+    observations:
+      - {kind: Cal, obsnum: 79447}
+      - kind: Map
+        obsnum: 79448                   # CalObsNum defaults to the last Cal (79447)
+        params: {coord: Ra, xlength_arcsec: 90, ylength_arcsec: 90, hpbw_arcsec: 14,
+                 xstep: 1.0, ystep: 0.8, xramp_arcsec: 10, yramp_arcsec: 10,
+                 scan_rate_arcsec_s: 60, rows_per_scan: 5, turnaround_s: 0.7,
+                 ref_s: 2.0, slew_s: 1.5}
+"""
+
+_IRC = {"source_name": "IRC+10216", "ra_deg": 146.989193, "dec_deg": 13.278767}
+
+
+def _seq_small_session() -> dict[str, Any]:
+    return {
+        "name": "seq",
+        "start_utc": "2018-11-16T09:30:00",
+        "project_id": "2018-S1-MU-8",
+        "instrument": {"receiver": "Sequoia", "nchan": 2048, "line_freq_ghz": [CO10]},
+        "sky": {
+            **_IRC,
+            "velocity_kms": -20.0,
+            "ref_offset_arcsec": [600.0, 0.0],
+            "sources": [
+                {"name": "core", "dx_arcsec": 0.0, "dy_arcsec": 0.0, "fwhm_arcsec": 20.0,
+                 "peak_k": 3.0, "vlsr_kms": -20.0, "fwhm_kms": 28.0, "rest_freq_ghz": CO10},
+                {"name": "knot", "dx_arcsec": 25.0, "dy_arcsec": -15.0, "fwhm_arcsec": 0.0,
+                 "peak_k": 1.5, "vlsr_kms": -5.0, "fwhm_kms": 8.0, "rest_freq_ghz": CO10},
+            ],
+        },  # fmt: skip
+        "observations": [
+            {"kind": "Cal", "obsnum": 79447, "label": "cal"},
+            {"kind": "Map", "obsnum": 79448, "label": "map", "gap_before_s": 15.0},
+            {"kind": "Ps", "obsnum": 79449, "label": "ps", "gap_before_s": 20.0,
+             "params": {"nrepeats": 2, "on_s": 3.0, "ref_s": 3.0, "switch_s": 1.0}},
+            {"kind": "Bs", "obsnum": 79450, "label": "bs", "gap_before_s": 20.0,
+             "params": {"beams": [10, 8], "nrepeats": 2, "block_s": 2.5, "switch_s": 0.5}},
+        ],  # fmt: skip
+    }
+
+
+def _onemm_session() -> dict[str, Any]:
+    return {
+        "name": "1mm",
+        "start_utc": "2018-12-21T07:40:00",
+        "project_id": "2018-S1-MU-46",
+        "instrument": {
+            "receiver": "Msip1mm",
+            "nchan": 4096,
+            "line_freq_ghz": [CO21, CO13_21],
+            "tsys_k": [180.0, 320.0],
+        },
+        "sky": {
+            "source_name": "OrionKL",
+            "ra_deg": 83.809042,
+            "dec_deg": -5.372639,
+            "velocity_kms": 9.0,
+            "ref_offset_arcsec": [0.0, 900.0],
+            "sources": [
+                {"name": "co21", "fwhm_arcsec": 0.0, "peak_k": 8.0, "vlsr_kms": 9.0,
+                 "fwhm_kms": 6.0, "rest_freq_ghz": CO21},
+                {"name": "13co21", "fwhm_arcsec": 0.0, "peak_k": 2.0, "vlsr_kms": 8.5,
+                 "fwhm_kms": 4.0, "rest_freq_ghz": CO13_21},
+            ],
+        },  # fmt: skip
+        "observations": [
+            {"kind": "Cal", "obsnum": 82479, "label": "cal_1mm"},
+            {"kind": "Ps", "obsnum": 82480, "label": "ps_1mm", "gap_before_s": 20.0,
+             "params": {"nrepeats": 2, "on_s": 3.0, "ref_s": 3.0, "switch_s": 1.0}},
+        ],  # fmt: skip
+    }
+
+
+def _small() -> dict[str, Any]:
+    return {"sessions": [_seq_small_session(), _onemm_session()]}
+
+
+def _ring_sources(n: int = 12) -> list[dict[str, Any]]:
+    vsys, vrot, incl, radius = 460.0, 180.0, math.radians(40.0), 60.0
+    out = [
+        {"name": "nucleus", "dx_arcsec": 0.0, "dy_arcsec": 0.0, "fwhm_arcsec": 10.0,
+         "peak_k": 1.5, "vlsr_kms": vsys, "fwhm_kms": 120.0, "rest_freq_ghz": CO10},
+        {"name": "disk", "dx_arcsec": 0.0, "dy_arcsec": 0.0, "fwhm_arcsec": 150.0,
+         "peak_k": 0.15, "vlsr_kms": vsys, "fwhm_kms": 200.0, "rest_freq_ghz": CO10},
+    ]  # fmt: skip
+    for k in range(n):
+        th = 2 * math.pi * k / n
+        out.append(
+            {
+                "name": f"clump{k:02d}",
+                "dx_arcsec": radius * math.cos(th),
+                "dy_arcsec": radius * math.sin(th) * math.cos(incl),
+                "fwhm_arcsec": 14.0,
+                "peak_k": 0.6 + 0.3 * math.cos(3 * th) ** 2,
+                "vlsr_kms": vsys + vrot * math.cos(th) * math.sin(incl),
+                "fwhm_kms": 25.0,
+                "rest_freq_ghz": CO10,
+            }
+        )
+    return out
+
+
+def _demo() -> dict[str, Any]:
+    return {
+        "sessions": [
+            {
+                "name": "seq",
+                "start_utc": "2020-02-20T07:30:00",
+                "project_id": "2020-S1-DEMO-1",
+                "instrument": {"receiver": "Sequoia", "nchan": 2048, "line_freq_ghz": [CO10]},
+                "sky": {
+                    "source_name": "SimGalaxy",
+                    "ra_deg": 202.469575,
+                    "dec_deg": 47.195258,
+                    "velocity_kms": 460.0,
+                    "ref_offset_arcsec": [720.0, 0.0],
+                    "sources": _ring_sources(),
+                },
+                "observations": [
+                    {"kind": "Cal", "obsnum": 91111, "label": "cal"},
+                    {"kind": "Map", "obsnum": 91112, "label": "map", "gap_before_s": 20.0,
+                     "params": {"coord": "Ra", "xlength_arcsec": 240, "ylength_arcsec": 240,
+                                "hpbw_arcsec": 14, "xstep": 1.0, "ystep": 0.7,
+                                "xramp_arcsec": 15, "yramp_arcsec": 15,
+                                "scan_rate_arcsec_s": 60, "rows_per_scan": 7,
+                                "turnaround_s": 1.0, "ref_s": 4.0, "slew_s": 3.0}},
+                ],  # fmt: skip
+            }
+        ]
+    }
+
+
+def _bench() -> dict[str, Any]:
+    return {
+        "sessions": [
+            {
+                "name": "seq",
+                "start_utc": "2018-11-16T09:00:00",
+                "project_id": "2018-S1-MU-8",
+                "instrument": {"receiver": "Sequoia", "nchan": 2048, "line_freq_ghz": [CO10]},
+                "sky": {
+                    **_IRC,
+                    "velocity_kms": -20.0,
+                    "ref_offset_arcsec": [600.0, 0.0],
+                    "sources": [
+                        {"name": "core", "fwhm_arcsec": 20.0, "peak_k": 6.0,
+                         "vlsr_kms": -26.5, "fwhm_kms": 28.0, "rest_freq_ghz": CO10},
+                        {"name": "envelope", "fwhm_arcsec": 120.0, "peak_k": 1.5,
+                         "vlsr_kms": -26.5, "fwhm_kms": 28.0, "rest_freq_ghz": CO10},
+                        {"name": "arc", "dx_arcsec": -60.0, "dy_arcsec": 80.0,
+                         "fwhm_arcsec": 30.0, "peak_k": 0.8, "vlsr_kms": -15.0,
+                         "fwhm_kms": 6.0, "rest_freq_ghz": CO10},
+                    ],
+                },  # fmt: skip
+                "observations": [
+                    {"kind": "Cal", "obsnum": 79447, "label": "cal"},
+                    {"kind": "Map", "obsnum": 79448, "label": "map", "gap_before_s": 15.0,
+                     "params": {"coord": "Ra", "xlength_arcsec": 400, "ylength_arcsec": 400,
+                                "hpbw_arcsec": 16, "xstep": 1.0, "ystep": 0.7,
+                                "xramp_arcsec": 20, "yramp_arcsec": 20,
+                                "scan_rate_arcsec_s": 36, "rows_per_scan": 10,
+                                "turnaround_s": 1.8, "ref_s": 10.1, "slew_s": 7.5}},
+                ],  # fmt: skip
+            }
+        ]
+    }
+
+
+def _faults() -> dict[str, Any]:
+    sess = _seq_small_session()
+    sess["name"] = "seqfaults"
+    sess["observations"] = [
+        {"kind": "Cal", "obsnum": 90001, "label": "cal"},
+        {"kind": "Map", "obsnum": 90002, "label": "map", "gap_before_s": 15.0},
+        {"kind": "Ps", "obsnum": 90003, "label": "ps", "gap_before_s": 20.0},
+    ]
+    sess["faults"] = {
+        "dead_beams": [3],
+        "noisy_beams": {5: 3.0},
+        "birdies": [
+            {"channels": [1200], "amplitude_k": 2.0, "pixels": "all"},
+            {"channels": [700, 701], "amplitude_k": 5.0, "pixels": [12]},
+        ],
+        "spikes": {"per_file": 5, "factor": 1000.0},
+        "missing_roach": [{"obsnum": 90002, "roach": 2}],
+    }
+    return {"sessions": [sess]}
+
+
+def _dualbank() -> dict[str, Any]:
+    sess = _seq_small_session()
+    sess["name"] = "seqdual"
+    sess["start_utc"] = "2023-04-20T05:00:00"
+    sess["instrument"]["line_freq_ghz"] = [CO10, CO13_10]
+    sess["sky"]["sources"].append(
+        {"name": "core13", "fwhm_arcsec": 20.0, "peak_k": 0.6, "vlsr_kms": -20.0,
+         "fwhm_kms": 26.0, "rest_freq_ghz": CO13_10}  # fmt: skip
+    )
+    sess["observations"] = [
+        {"kind": "Cal", "obsnum": 110398, "label": "cal"},
+        {"kind": "Map", "obsnum": 110399, "label": "map", "gap_before_s": 15.0},
+    ]
+    return {"sessions": [sess]}
+
+
+PRESETS = {
+    "small": _small,
+    "demo": _demo,
+    "bench": _bench,
+    "faults": _faults,
+    "dualbank": _dualbank,
+}
+
+
+def preset_config(name: str) -> dict[str, Any]:
+    """A fresh copy of a preset's config dict."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown simulator preset {name!r}; valid: {sorted(PRESETS)}")
+    return copy.deepcopy(PRESETS[name]())
+
+
+def example_config() -> dict[str, Any]:
+    """:data:`EXAMPLE_YAML` parsed."""
+    return yaml.safe_load(EXAMPLE_YAML)
+
+
+def simulate_preset(
+    name: str,
+    out_dir: str | Path,
+    seed: int = 0,
+    truth_dir: str | Path | None = None,
+    dtype: str | None = None,
+) -> SimulationResult:
+    """Simulate a named preset into ``out_dir`` (truth in ``<out_dir>_truth`` by default)."""
+    return simulate(preset_config(name), out_dir, seed=seed, truth_dir=truth_dir, dtype=dtype,
+                    name=name)  # fmt: skip

@@ -1,0 +1,13 @@
+# Calibrated SDFITS -> baselined SDFITS: velocity slice, birdies, polynomial baseline, RMS.
+
+
+rule baseline:
+    input:
+        cal=work(layout.CAL_SDFITS),
+        params=params_file("baseline"),
+    output:
+        work(layout.BASE_SDFITS),
+    log:
+        work(layout.OBSDIR + "/logs/baseline__{bank}.log"),
+    script:
+        "../scripts/baseline.py"

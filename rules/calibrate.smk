@@ -1,0 +1,27 @@
+# Cal ObsNum -> Tsys spectra; raw SDFITS + Tsys -> calibrated SDFITS (Ta* of the ON dumps).
+
+
+rule tsys:
+    input:
+        work(layout.RAW_SDFITS),
+    output:
+        work(layout.TSYS),
+    log:
+        work(layout.OBSDIR + "/logs/tsys__{bank}.log"),
+    params:
+        values=tsys_params,
+    script:
+        "../scripts/tsys.py"
+
+
+rule calibrate:
+    input:
+        raw=work(layout.RAW_SDFITS),
+        tsys=tsys_file,
+        params=params_file("calibrate"),
+    output:
+        work(layout.CAL_SDFITS),
+    log:
+        work(layout.OBSDIR + "/logs/calibrate__{bank}.log"),
+    script:
+        "../scripts/calibrate.py"

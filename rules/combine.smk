@@ -1,0 +1,15 @@
+# Baselined SDFITS -> gridded cube and weight map (jinc convolution, 1/RMS^2 weights).
+
+
+rule grid:
+    input:
+        base=work(layout.BASE_SDFITS),
+        params=params_file("grid"),
+    output:
+        cube=work(layout.CUBE),
+        weight=work(layout.WEIGHT),
+    log:
+        work(layout.OBSDIR + "/logs/grid__{bank}.log"),
+    threads: config["threads"]
+    script:
+        "../scripts/grid.py"

@@ -1,0 +1,14 @@
+# RAW netCDF (read only) -> raw SDFITS: every kept dump x beam x pol, raw counts, positions.
+
+
+rule ingest:
+    input:
+        raw_files,
+    output:
+        work(layout.RAW_SDFITS),
+    log:
+        work(layout.OBSDIR + "/logs/ingest__{bank}.log"),
+    params:
+        data_lmt=DATA,
+    script:
+        "../scripts/ingest.py"
