@@ -18,9 +18,13 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     if args.config:
         res = simulate(
-            load_config(args.config), args.out, seed=args.seed, truth_dir=args.truth,
-            dtype=args.dtype, name=str(args.config),
-        )  # fmt: skip
+            load_config(args.config),
+            args.out,
+            seed=args.seed,
+            truth_dir=args.truth,
+            dtype=args.dtype,
+            name=str(args.config),
+        )
     else:
         res = simulate_preset(
             args.preset, args.out, seed=args.seed, truth_dir=args.truth, dtype=args.dtype

@@ -73,8 +73,13 @@ def _explain(schema: dict, error: jsonschema.ValidationError) -> str:
 
 
 def _normalise(config: dict) -> dict:
-    """Copy with ObsNum keys as strings (YAML and --config give ints)."""
+    """Copy with ObsNum keys as strings and ObsNums as ints (``--config obsnums=[1,2]`` gives
+    strings, YAML gives ints)."""
     out = copy.deepcopy(dict(config))
+    if isinstance(out.get("obsnums"), list):
+        out["obsnums"] = [
+            int(n) if isinstance(n, str) and n.strip().isdigit() else n for n in out["obsnums"]
+        ]
     if isinstance(out.get("overrides"), dict):
         out["overrides"] = {str(k): v for k, v in out["overrides"].items()}
     return out

@@ -5,9 +5,10 @@ a :class:`lmtflow.sim.SimulationResult`:
 
 * ``small_sim.data_lmt``  -- Path of the raw tree ($DATA_LMT: ifproc/, spectrometer/roach0..3/)
 * ``small_sim.truth``     -- dict (truth.json, layout in :mod:`lmtflow.sim.truth`)
-* ``small_sim.obsnums``   -- ObsNums by role: {"Cal": [79447, 82479], "Map": [79448],
+* ``small_sim.obsnums``   -- ObsNums by role: {"Cal": [79447, 82479], "Map": [79448, 79451],
                              "Ps": [79449, 82480], "Bs": [79450]}
 * ``small_sim.labels``    -- {"cal": 79447, "map": 79448, "ps": 79449, "bs": 79450,
+                             "map2": 79451 (same field, scanned along Dec),
                              "cal_1mm": 82479, "ps_1mm": 82480}
 * ``small_sim.obs(label)`` / ``small_sim.session(label)`` -- truth of one ObsNum / its session
 
@@ -27,3 +28,63 @@ SMALL_SEED = 20181116
 def small_sim(tmp_path_factory: pytest.TempPathFactory) -> SimulationResult:
     root = tmp_path_factory.mktemp("small_sim")
     return simulate_preset("small", root / "data_lmt", seed=SMALL_SEED)
+
+
+def make_tiny_config(**instrument) -> dict:
+    """A few-MB Sequoia session (Cal + short Ps + tiny Map) for fast, custom simulations."""
+    return {
+        "start_utc": "2019-03-01T04:00:00",
+        "sessions": [
+            {
+                "name": "tiny",
+                "instrument": {"receiver": "Sequoia", "nchan": 2048, **instrument},
+                "sky": {
+                    "source_name": "TinySrc",
+                    "ra_deg": 60.0,
+                    "dec_deg": 20.0,
+                    "velocity_kms": 10.0,
+                    "sources": [
+                        {
+                            "name": "s",
+                            "fwhm_arcsec": 0.0,
+                            "peak_k": 2.0,
+                            "vlsr_kms": 10.0,
+                            "fwhm_kms": 10.0,
+                            "rest_freq_ghz": 115.271204,
+                        },
+                    ],
+                },
+                "observations": [
+                    {"kind": "Cal", "obsnum": 1001, "label": "cal"},
+                    {
+                        "kind": "Ps",
+                        "obsnum": 1002,
+                        "label": "ps",
+                        "gap_before_s": 5.0,
+                        "params": {"nrepeats": 1, "on_s": 1.5, "ref_s": 1.5, "switch_s": 0.5},
+                    },
+                    {
+                        "kind": "Map",
+                        "obsnum": 1003,
+                        "label": "map",
+                        "gap_before_s": 5.0,
+                        "params": {
+                            "xlength_arcsec": 30,
+                            "ylength_arcsec": 20,
+                            "xramp_arcsec": 5,
+                            "yramp_arcsec": 0,
+                            "rows_per_scan": 2,
+                            "ref_s": 1.0,
+                            "slew_s": 0.5,
+                        },
+                    },
+                ],
+            }
+        ],
+    }
+
+
+@pytest.fixture
+def tiny_config():
+    """Factory of tiny simulator configs: ``tiny_config(nchan=..., ...)`` (instrument keys)."""
+    return make_tiny_config

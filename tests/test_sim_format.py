@@ -49,8 +49,10 @@ _CDL_MAP = {
     "Header.Map.YStep Header.Map.XRamp Header.Map.YRamp Header.Map.XOffset Header.Map.YOffset "
     "Header.Map.RowsPerScan Header.Map.ScanAngle Header.Map.ScanRate Header.Map.TSamp",
 }
-_CDL_BS = {"i": "Header.Bs.Beam Header.Bs.NumRepeats Header.Bs.NumScans Header.Bs.NSamp",
-           "d": "Header.Bs.TSamp"}  # fmt: skip
+_CDL_BS = {
+    "i": "Header.Bs.Beam Header.Bs.NumRepeats Header.Bs.NumScans Header.Bs.NSamp",
+    "d": "Header.Bs.TSamp",
+}
 _CDL_ROACH = {
     "i": "Header.Telescope.ObsNum Header.Mode.numchannels Data.Integrate.Inputs "
     "Data.Integrate.acc_n",
@@ -59,13 +61,26 @@ _CDL_ROACH = {
     "f": "Data.Integrate.Data",
 }
 # superset the real WARES writer has (reference §3.1)
-_ROACH_SUPERSET = (
-    "Header.Mode.Clock Header.Mode.ADCStreams Header.Mode.Gain Header.Mode.Shift "
-    "Header.Mode.sync_LCM Header.Mode.PFBTaps Header.Mode.FFTSize Header.Mode.FFTInputs "
-    "Header.Mode.roach_id Header.Mode.nbram Header.Telescope.SubObsNum Header.Telescope.ScanNum "
-    "Header.Mode.Bitcode Header.Telescope.source_name Header.Telescope.obspgm "
-    "Data.Integrate.sync_n Data.Integrate.sync_scale Data.Integrate.sync_period"
-).split()
+_ROACH_SUPERSET = [
+    "Header.Mode.Clock",
+    "Header.Mode.ADCStreams",
+    "Header.Mode.Gain",
+    "Header.Mode.Shift",
+    "Header.Mode.sync_LCM",
+    "Header.Mode.PFBTaps",
+    "Header.Mode.FFTSize",
+    "Header.Mode.FFTInputs",
+    "Header.Mode.roach_id",
+    "Header.Mode.nbram",
+    "Header.Telescope.SubObsNum",
+    "Header.Telescope.ScanNum",
+    "Header.Mode.Bitcode",
+    "Header.Telescope.source_name",
+    "Header.Telescope.obspgm",
+    "Data.Integrate.sync_n",
+    "Data.Integrate.sync_scale",
+    "Data.Integrate.sync_period",
+]
 _KIND = {"c": "S", "i": "i", "d": "f", "f": "f"}
 _SIZE = {"c": 1, "i": 4, "d": 8, "f": 4}
 
@@ -94,7 +109,10 @@ def _check_vars(ds: netCDF4.Dataset, expected: dict[str, str]) -> None:
     for name, code in expected.items():
         assert name in ds.variables, f"missing {name}"
         var = ds.variables[name]
-        assert var.dtype.kind == _KIND[code] and var.dtype.itemsize == _SIZE[code], (name, var.dtype)
+        assert var.dtype.kind == _KIND[code] and var.dtype.itemsize == _SIZE[code], (
+            name,
+            var.dtype,
+        )
         if code == "c":
             assert var.dimensions == (f"{name}_slen",)
         elif var.dimensions and var.dimensions[0] != "time":
@@ -179,10 +197,8 @@ def test_roach_superset_and_rows(small_sim, label):
             assert n // 4 == truth["ndumps_per_input"][str(roach)]
 
 
-def test_roach_dtype_option(tmp_path):
+def test_roach_dtype_option(tmp_path, tiny_config):
     from lmtflow.sim import simulate
-
-    from .test_sim_physics import tiny_config
 
     res = simulate(tiny_config(), tmp_path / "d", seed=3, dtype="float64")
     path = next((res.data_lmt / "spectrometer").rglob("roach0_*.nc"))
@@ -196,7 +212,7 @@ def test_file_names_and_tree(small_sim):
     assert root not in truth_dir.parents and truth_dir != root
     assert not list(root.rglob("*truth*")) and not list(root.rglob("*.part"))
     ifprocs = sorted(p.name for p in (root / "ifproc").iterdir())
-    assert len(ifprocs) == 6
+    assert len(ifprocs) == 7
     for name in ifprocs:
         m = IFPROC_RE.match(name)
         assert m, name

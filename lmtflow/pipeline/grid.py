@@ -84,7 +84,7 @@ def grid_products(
     )
     common = dict(
         center_lon_deg=x0, center_lat_deg=y0, frame=frame, instrument=str(hdr0["INSTRUME"]),
-        object_name=str(hdr0["OBJECT"]), date_obs=str(hdr0["DATE-OBS"]), params=params,
+        object_name=str(hdr0["SRCNAME"]), date_obs=str(hdr0["OBSSTART"]), params=params,
         history=[f"lmtflow {__version__} grid of {', '.join(Path(p).name for p in base_sdfits)}"],
     )  # fmt: skip
     write_cube(

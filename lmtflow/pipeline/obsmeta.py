@@ -13,9 +13,9 @@ from ..io.ifproc import IfProcHeader
 from ..spectral import SpectralAxis
 
 CARRIED = (
-    "OBSNUM", "CALOBSN", "OBSPGM", "OBSGOAL", "BANK", "MAPCOORD", "OBJECT", "SRCXPOS",
+    "OBSNUM", "CALOBSN", "OBSPGM", "OBSGOAL", "BANK", "MAPCOORD", "SRCNAME", "SRCXPOS",
     "SRCYPOS", "VSOURCE", "VELSYS", "RESTFRQ", "SKYFREQ", "DFDC", "LINEOFF", "NCHAN0",
-    "CHAN0", "DUMPTIME", "TRACKBM", "ELDES", "DATE-OBS", "XLENGTH", "YLENGTH",
+    "CHAN0", "DUMPTIME", "TRACKBM", "ELDES", "OBSSTART", "XLENGTH", "YLENGTH",
 )  # fmt: skip
 
 
@@ -36,7 +36,7 @@ def obs_keywords(
         "OBSGOAL": (header.obsgoal, ""),
         "BANK": (bank, "spectrometer bank"),
         "MAPCOORD": (map_coord, "0 Az/El, 1 Ra/Dec, 2 galactic offsets"),
-        "OBJECT": (header.source, ""),
+        "SRCNAME": (header.source, "source name"),
         "SRCXPOS": (xpos, "[deg] source longitude (RA or l)"),
         "SRCYPOS": (ypos, "[deg] source latitude (Dec or b)"),
         "VSOURCE": (header.vsource_kms, "[km/s] source velocity"),
@@ -50,7 +50,7 @@ def obs_keywords(
         "DUMPTIME": (header.dump_time_s, "[s] spectrometer dump time"),
         "TRACKBM": (header.tracking_beam, "tracking beam (-1 array centre)"),
         "ELDES": (header.el_deg, "[deg] commanded elevation"),
-        "DATE-OBS": (header.date_obs, "UTC start of the observation"),
+        "OBSSTART": (header.date_obs, "UTC start of the observation"),
         "XLENGTH": (header.map_x_length_arcsec, "[arcsec] map length in x"),
         "YLENGTH": (header.map_y_length_arcsec, "[arcsec] map length in y"),
     }

@@ -69,9 +69,7 @@ def horizontal(
         -math.cos(dec_rad) * np.sin(ha),
         math.sin(dec_rad) * math.cos(lat) - math.cos(dec_rad) * np.cos(ha) * math.sin(lat),
     )
-    par = np.arctan2(
-        np.sin(ha), math.tan(lat) * math.cos(dec_rad) - math.sin(dec_rad) * np.cos(ha)
-    )
+    par = np.arctan2(np.sin(ha), math.tan(lat) * math.cos(dec_rad) - math.sin(dec_rad) * np.cos(ha))
     return np.mod(az, 2 * np.pi), el, par
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import netCDF4
 import numpy as np
 
-from lmtflow.constants import ARCSEC_PER_RAD, BufPos, T_AMBIENT_K
+from lmtflow.constants import ARCSEC_PER_RAD, T_AMBIENT_K
 from lmtflow.io.ncutil import write_array, write_char, write_scalar
 
 from . import astro
@@ -32,7 +32,6 @@ def ifproc_filename(obs: Observation) -> str:
 def _header(ds: netCDF4.Dataset, obs: Observation) -> None:
     inst, sky, pt = obs.instrument, obs.sky, obs.pointing
     rx = inst.receiver
-    mid = 0.5 * (obs.t_start + obs.t_end)
     wc = lambda n, v, ln=20: write_char(ds, n, v, ln)  # noqa: E731
     ws = lambda n, v, t="f8": write_scalar(ds, n, v, t)  # noqa: E731
     wa = lambda n, v, t="f8": write_array(ds, n, v, t)  # noqa: E731
@@ -73,16 +72,37 @@ def _header(ds: netCDF4.Dataset, obs: Observation) -> None:
     ws("Header.M1.ZernikeEnabled", 0, "i4")
     wa("Header.M1.ReqPos", np.zeros(720))
     for name, val in zip(
-        ("XReq", "YReq", "ZReq", "TipReq", "TiltReq", "XPcor", "YPcor", "ZPcor", "TipPcor",
-         "TiltPcor"),
+        (
+            "XReq",
+            "YReq",
+            "ZReq",
+            "TipReq",
+            "TiltReq",
+            "XPcor",
+            "YPcor",
+            "ZPcor",
+            "TipPcor",
+            "TiltPcor",
+        ),
         (0.0, 0.0, -1.2, 0.0, 0.0, 0.05, -0.02, 0.3, 0.0, 0.0),
         strict=True,
-    ):  # fmt: skip
+    ):
         ws(f"Header.M2.{name}", val)
     ws("Header.PointModel.ModRev", 12, "i4")
-    for name in ("AzUserOff", "ElUserOff", "AzPaddleOff", "ElPaddleOff", "AzTotalCor",
-                 "ElTotalCor", "AzReceiverOff", "ElReceiverOff", "AzM2Cor", "ElM2Cor",
-                 "AzPointModelCor", "ElPointModelCor"):  # fmt: skip
+    for name in (
+        "AzUserOff",
+        "ElUserOff",
+        "AzPaddleOff",
+        "ElPaddleOff",
+        "AzTotalCor",
+        "ElTotalCor",
+        "AzReceiverOff",
+        "ElReceiverOff",
+        "AzM2Cor",
+        "ElM2Cor",
+        "AzPointModelCor",
+        "ElPointModelCor",
+    ):
         ws(f"Header.PointModel.{name}", 0.0)
     for k in (0, 1):
         ws(f"Header.Tiltmeter_{k}_.TiltX", 1.0e-5 * (k + 1))
@@ -176,7 +196,6 @@ def _header(ds: netCDF4.Dataset, obs: Observation) -> None:
         ws("Header.Ps.TRef", float(p["ref_s"]))
         wc("Header.Ps.Mode", "Normal")
         wc("Header.Ps.RefSwitch", "Position")
-    del mid
 
 
 def write_ifproc(path: Path, obs: Observation, series: dict[str, Any]) -> int:
@@ -213,6 +232,3 @@ def write_ifproc(path: Path, obs: Observation, series: dict[str, Any]) -> int:
             var[:] = values
     tmp.replace(path)
     return path.stat().st_size
-
-
-BUFPOS_NAMES = {int(b): b.name for b in BufPos}

@@ -225,7 +225,9 @@ def build_instrument(
     edge = float(p["bandpass_edge"])
     if edge > 0:
         w = edge / 3.0
-        bandpass = 0.2 + 0.8 * 0.25 * (1 + np.tanh((u - edge) / w)) * (1 + np.tanh((1 - edge - u) / w))
+        bandpass = 0.2 + 0.8 * 0.25 * (1 + np.tanh((u - edge) / w)) * (
+            1 + np.tanh((1 - edge - u) / w)
+        )
     else:
         bandpass = np.ones(nchan)
     phase = rng.uniform(0, 2 * np.pi, n)

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from lmtflow.constants import ARCSEC_PER_RAD
 from lmtflow.errors import ConfigError
 from lmtflow.spectral import SpectralAxis, sky_frequency_for
 
@@ -31,8 +30,17 @@ from .instrument import Instrument
 from .skymodel import SkyModel, beam_fwhm_arcsec
 
 KINDS = ("Cal", "Map", "Ps", "Bs")
-OBS_KEYS = {"kind", "obsnum", "label", "cal", "subobsnum", "scannum", "gap_before_s", "obsgoal",
-            "params"}  # fmt: skip
+OBS_KEYS = {
+    "kind",
+    "obsnum",
+    "label",
+    "cal",
+    "subobsnum",
+    "scannum",
+    "gap_before_s",
+    "obsgoal",
+    "params",
+}
 
 
 @dataclass
@@ -97,6 +105,9 @@ def build_observation(
     bad = set(d) - OBS_KEYS
     if bad:
         raise ConfigError(f"observation: unknown key(s) {sorted(bad)}; valid: {sorted(OBS_KEYS)}")
+    for key in ("kind", "obsnum"):
+        if key not in d:
+            raise ConfigError(f"observation {d}: missing {key!r}")
     kind = str(d["kind"])
     if kind not in KINDS:
         raise ConfigError(f"observation kind {kind!r} not one of {KINDS}")
@@ -172,7 +183,3 @@ def build_observation(
         axes=axes,
         profiles=[sky.profiles(ax) for ax in axes],
     )
-
-
-def arcsec_to_rad(x: float) -> float:
-    return x / ARCSEC_PER_RAD

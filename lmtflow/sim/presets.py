@@ -1,9 +1,10 @@
 """Ready-made simulator configs (``lmtflow simulate --preset NAME``) and a YAML example.
 
 * ``small``: tests. Sequoia 16 beams x 2048 ch: Cal 79447, Map 79448 (90"x90" Ra/Dec OTF, two
-  ON blocks, ~250 ON dumps per beam), Ps 79449 (pixel 10), Bs 79450 (beams 10, 8); then 1MM
-  (Msip1mm, 4096 ch, banks CO 2-1 / 13CO 2-1): Cal 82479, Ps 82480. ~100 MB, a few seconds.
-  Labels: cal, map, ps, bs, cal_1mm, ps_1mm.
+  ON blocks, ~250 ON dumps per beam), Ps 79449 (pixel 10), Bs 79450 (beams 10, 8), Map 79451
+  (the same field scanned along Dec, ScanAngle 90, same Cal); then 1MM (Msip1mm, 4096 ch,
+  banks CO 2-1 / 13CO 2-1): Cal 82479, Ps 82480. ~165 MB, 2-3 s.
+  Labels: cal, map, ps, bs, map2, cal_1mm, ps_1mm.
 * ``demo``: the README demo: a rotating ring of clumps, 240"x240" map, Cal 91111 + Map 91112.
 * ``bench``: shaped like LMTOY bench2 (ObsNum 79448): 400"x400" Ra/Dec map, 40 rows in 4 ON
   blocks between 5 REF blocks, ~5500 ON dumps per beam (~89k ON spectra), Cal 79447 + Map
@@ -89,20 +90,53 @@ def _seq_small_session() -> dict[str, Any]:
             "velocity_kms": -20.0,
             "ref_offset_arcsec": [600.0, 0.0],
             "sources": [
-                {"name": "core", "dx_arcsec": 0.0, "dy_arcsec": 0.0, "fwhm_arcsec": 20.0,
-                 "peak_k": 3.0, "vlsr_kms": -20.0, "fwhm_kms": 28.0, "rest_freq_ghz": CO10},
-                {"name": "knot", "dx_arcsec": 25.0, "dy_arcsec": -15.0, "fwhm_arcsec": 0.0,
-                 "peak_k": 1.5, "vlsr_kms": -5.0, "fwhm_kms": 8.0, "rest_freq_ghz": CO10},
+                {
+                    "name": "core",
+                    "dx_arcsec": 0.0,
+                    "dy_arcsec": 0.0,
+                    "fwhm_arcsec": 20.0,
+                    "peak_k": 5.0,
+                    "vlsr_kms": -20.0,
+                    "fwhm_kms": 28.0,
+                    "rest_freq_ghz": CO10,
+                },
+                {
+                    "name": "knot",
+                    "dx_arcsec": 25.0,
+                    "dy_arcsec": -15.0,
+                    "fwhm_arcsec": 0.0,
+                    "peak_k": 4.0,
+                    "vlsr_kms": -5.0,
+                    "fwhm_kms": 10.0,
+                    "rest_freq_ghz": CO10,
+                },
             ],
-        },  # fmt: skip
+        },
         "observations": [
             {"kind": "Cal", "obsnum": 79447, "label": "cal"},
             {"kind": "Map", "obsnum": 79448, "label": "map", "gap_before_s": 15.0},
-            {"kind": "Ps", "obsnum": 79449, "label": "ps", "gap_before_s": 20.0,
-             "params": {"nrepeats": 2, "on_s": 3.0, "ref_s": 3.0, "switch_s": 1.0}},
-            {"kind": "Bs", "obsnum": 79450, "label": "bs", "gap_before_s": 20.0,
-             "params": {"beams": [10, 8], "nrepeats": 2, "block_s": 2.5, "switch_s": 0.5}},
-        ],  # fmt: skip
+            {
+                "kind": "Ps",
+                "obsnum": 79449,
+                "label": "ps",
+                "gap_before_s": 20.0,
+                "params": {"nrepeats": 2, "on_s": 3.0, "ref_s": 3.0, "switch_s": 1.0},
+            },
+            {
+                "kind": "Bs",
+                "obsnum": 79450,
+                "label": "bs",
+                "gap_before_s": 20.0,
+                "params": {"beams": [10, 8], "nrepeats": 2, "block_s": 2.5, "switch_s": 0.5},
+            },
+            {
+                "kind": "Map",
+                "obsnum": 79451,
+                "label": "map2",
+                "gap_before_s": 20.0,
+                "params": {"scan_angle_deg": 90.0},
+            },
+        ],
     }
 
 
@@ -124,17 +158,34 @@ def _onemm_session() -> dict[str, Any]:
             "velocity_kms": 9.0,
             "ref_offset_arcsec": [0.0, 900.0],
             "sources": [
-                {"name": "co21", "fwhm_arcsec": 0.0, "peak_k": 8.0, "vlsr_kms": 9.0,
-                 "fwhm_kms": 6.0, "rest_freq_ghz": CO21},
-                {"name": "13co21", "fwhm_arcsec": 0.0, "peak_k": 2.0, "vlsr_kms": 8.5,
-                 "fwhm_kms": 4.0, "rest_freq_ghz": CO13_21},
+                {
+                    "name": "co21",
+                    "fwhm_arcsec": 0.0,
+                    "peak_k": 8.0,
+                    "vlsr_kms": 9.0,
+                    "fwhm_kms": 6.0,
+                    "rest_freq_ghz": CO21,
+                },
+                {
+                    "name": "13co21",
+                    "fwhm_arcsec": 0.0,
+                    "peak_k": 2.0,
+                    "vlsr_kms": 8.5,
+                    "fwhm_kms": 4.0,
+                    "rest_freq_ghz": CO13_21,
+                },
             ],
-        },  # fmt: skip
+        },
         "observations": [
             {"kind": "Cal", "obsnum": 82479, "label": "cal_1mm"},
-            {"kind": "Ps", "obsnum": 82480, "label": "ps_1mm", "gap_before_s": 20.0,
-             "params": {"nrepeats": 2, "on_s": 3.0, "ref_s": 3.0, "switch_s": 1.0}},
-        ],  # fmt: skip
+            {
+                "kind": "Ps",
+                "obsnum": 82480,
+                "label": "ps_1mm",
+                "gap_before_s": 20.0,
+                "params": {"nrepeats": 2, "on_s": 3.0, "ref_s": 3.0, "switch_s": 1.0},
+            },
+        ],
     }
 
 
@@ -145,11 +196,27 @@ def _small() -> dict[str, Any]:
 def _ring_sources(n: int = 12) -> list[dict[str, Any]]:
     vsys, vrot, incl, radius = 460.0, 180.0, math.radians(40.0), 60.0
     out = [
-        {"name": "nucleus", "dx_arcsec": 0.0, "dy_arcsec": 0.0, "fwhm_arcsec": 10.0,
-         "peak_k": 1.5, "vlsr_kms": vsys, "fwhm_kms": 120.0, "rest_freq_ghz": CO10},
-        {"name": "disk", "dx_arcsec": 0.0, "dy_arcsec": 0.0, "fwhm_arcsec": 150.0,
-         "peak_k": 0.15, "vlsr_kms": vsys, "fwhm_kms": 200.0, "rest_freq_ghz": CO10},
-    ]  # fmt: skip
+        {
+            "name": "nucleus",
+            "dx_arcsec": 0.0,
+            "dy_arcsec": 0.0,
+            "fwhm_arcsec": 10.0,
+            "peak_k": 1.5,
+            "vlsr_kms": vsys,
+            "fwhm_kms": 120.0,
+            "rest_freq_ghz": CO10,
+        },
+        {
+            "name": "disk",
+            "dx_arcsec": 0.0,
+            "dy_arcsec": 0.0,
+            "fwhm_arcsec": 150.0,
+            "peak_k": 0.15,
+            "vlsr_kms": vsys,
+            "fwhm_kms": 200.0,
+            "rest_freq_ghz": CO10,
+        },
+    ]
     for k in range(n):
         th = 2 * math.pi * k / n
         out.append(
@@ -185,13 +252,28 @@ def _demo() -> dict[str, Any]:
                 },
                 "observations": [
                     {"kind": "Cal", "obsnum": 91111, "label": "cal"},
-                    {"kind": "Map", "obsnum": 91112, "label": "map", "gap_before_s": 20.0,
-                     "params": {"coord": "Ra", "xlength_arcsec": 240, "ylength_arcsec": 240,
-                                "hpbw_arcsec": 14, "xstep": 1.0, "ystep": 0.7,
-                                "xramp_arcsec": 15, "yramp_arcsec": 15,
-                                "scan_rate_arcsec_s": 60, "rows_per_scan": 7,
-                                "turnaround_s": 1.0, "ref_s": 4.0, "slew_s": 3.0}},
-                ],  # fmt: skip
+                    {
+                        "kind": "Map",
+                        "obsnum": 91112,
+                        "label": "map",
+                        "gap_before_s": 20.0,
+                        "params": {
+                            "coord": "Ra",
+                            "xlength_arcsec": 240,
+                            "ylength_arcsec": 240,
+                            "hpbw_arcsec": 14,
+                            "xstep": 1.0,
+                            "ystep": 0.7,
+                            "xramp_arcsec": 15,
+                            "yramp_arcsec": 15,
+                            "scan_rate_arcsec_s": 60,
+                            "rows_per_scan": 7,
+                            "turnaround_s": 1.0,
+                            "ref_s": 4.0,
+                            "slew_s": 3.0,
+                        },
+                    },
+                ],
             }
         ]
     }
@@ -210,24 +292,58 @@ def _bench() -> dict[str, Any]:
                     "velocity_kms": -20.0,
                     "ref_offset_arcsec": [600.0, 0.0],
                     "sources": [
-                        {"name": "core", "fwhm_arcsec": 20.0, "peak_k": 6.0,
-                         "vlsr_kms": -26.5, "fwhm_kms": 28.0, "rest_freq_ghz": CO10},
-                        {"name": "envelope", "fwhm_arcsec": 120.0, "peak_k": 1.5,
-                         "vlsr_kms": -26.5, "fwhm_kms": 28.0, "rest_freq_ghz": CO10},
-                        {"name": "arc", "dx_arcsec": -60.0, "dy_arcsec": 80.0,
-                         "fwhm_arcsec": 30.0, "peak_k": 0.8, "vlsr_kms": -15.0,
-                         "fwhm_kms": 6.0, "rest_freq_ghz": CO10},
+                        {
+                            "name": "core",
+                            "fwhm_arcsec": 20.0,
+                            "peak_k": 6.0,
+                            "vlsr_kms": -26.5,
+                            "fwhm_kms": 28.0,
+                            "rest_freq_ghz": CO10,
+                        },
+                        {
+                            "name": "envelope",
+                            "fwhm_arcsec": 120.0,
+                            "peak_k": 1.5,
+                            "vlsr_kms": -26.5,
+                            "fwhm_kms": 28.0,
+                            "rest_freq_ghz": CO10,
+                        },
+                        {
+                            "name": "arc",
+                            "dx_arcsec": -60.0,
+                            "dy_arcsec": 80.0,
+                            "fwhm_arcsec": 30.0,
+                            "peak_k": 0.8,
+                            "vlsr_kms": -15.0,
+                            "fwhm_kms": 6.0,
+                            "rest_freq_ghz": CO10,
+                        },
                     ],
-                },  # fmt: skip
+                },
                 "observations": [
                     {"kind": "Cal", "obsnum": 79447, "label": "cal"},
-                    {"kind": "Map", "obsnum": 79448, "label": "map", "gap_before_s": 15.0,
-                     "params": {"coord": "Ra", "xlength_arcsec": 400, "ylength_arcsec": 400,
-                                "hpbw_arcsec": 16, "xstep": 1.0, "ystep": 0.7,
-                                "xramp_arcsec": 20, "yramp_arcsec": 20,
-                                "scan_rate_arcsec_s": 36, "rows_per_scan": 10,
-                                "turnaround_s": 1.8, "ref_s": 10.1, "slew_s": 7.5}},
-                ],  # fmt: skip
+                    {
+                        "kind": "Map",
+                        "obsnum": 79448,
+                        "label": "map",
+                        "gap_before_s": 15.0,
+                        "params": {
+                            "coord": "Ra",
+                            "xlength_arcsec": 400,
+                            "ylength_arcsec": 400,
+                            "hpbw_arcsec": 16,
+                            "xstep": 1.0,
+                            "ystep": 0.7,
+                            "xramp_arcsec": 20,
+                            "yramp_arcsec": 20,
+                            "scan_rate_arcsec_s": 36,
+                            "rows_per_scan": 10,
+                            "turnaround_s": 1.8,
+                            "ref_s": 10.1,
+                            "slew_s": 7.5,
+                        },
+                    },
+                ],
             }
         ]
     }
@@ -260,8 +376,14 @@ def _dualbank() -> dict[str, Any]:
     sess["start_utc"] = "2023-04-20T05:00:00"
     sess["instrument"]["line_freq_ghz"] = [CO10, CO13_10]
     sess["sky"]["sources"].append(
-        {"name": "core13", "fwhm_arcsec": 20.0, "peak_k": 0.6, "vlsr_kms": -20.0,
-         "fwhm_kms": 26.0, "rest_freq_ghz": CO13_10}  # fmt: skip
+        {
+            "name": "core13",
+            "fwhm_arcsec": 20.0,
+            "peak_k": 0.6,
+            "vlsr_kms": -20.0,
+            "fwhm_kms": 26.0,
+            "rest_freq_ghz": CO13_10,
+        }
     )
     sess["observations"] = [
         {"kind": "Cal", "obsnum": 110398, "label": "cal"},
@@ -299,5 +421,6 @@ def simulate_preset(
     dtype: str | None = None,
 ) -> SimulationResult:
     """Simulate a named preset into ``out_dir`` (truth in ``<out_dir>_truth`` by default)."""
-    return simulate(preset_config(name), out_dir, seed=seed, truth_dir=truth_dir, dtype=dtype,
-                    name=name)  # fmt: skip
+    return simulate(
+        preset_config(name), out_dir, seed=seed, truth_dir=truth_dir, dtype=dtype, name=name
+    )

@@ -10,7 +10,6 @@ The file is written under a ``.part`` name and renamed when complete.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from types import TracebackType
 
@@ -155,7 +154,3 @@ def row_times(
         "Data.Integrate.sync_period": np.full(4 * nd, 2048, dtype=np.int32),
         "Data.Integrate.Inputs": np.tile(np.arange(4, dtype=np.int32), nd),
     }
-
-
-def hhmmss_floor(t: float) -> float:
-    return math.floor(t)

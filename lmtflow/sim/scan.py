@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from lmtflow.constants import BufPos, T_AMBIENT_K
+from lmtflow.constants import T_AMBIENT_K, BufPos
+from lmtflow.errors import ConfigError
 from lmtflow.geometry import beam_offsets_azel, rotate_azel_to_sky
 
 from . import astro
@@ -147,8 +148,6 @@ def with_defaults(kind: str, params: dict[str, Any] | None) -> dict[str, Any]:
     params = dict(params or {})
     unknown = set(params) - set(defaults)
     if unknown:
-        from lmtflow.errors import ConfigError
-
         raise ConfigError(
             f"{kind} parameters: unknown key(s) {sorted(unknown)}; valid: {sorted(defaults)}"
         )
@@ -280,9 +279,7 @@ class Pointing:
     gal_angle: float  # rad, ActGalAng (constant over an observation)
 
     def parang(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
-        return astro.horizontal(t, math.radians(self.sky.ra_deg), math.radians(self.sky.dec_deg))[
-            2
-        ]
+        return astro.horizontal(t, math.radians(self.sky.ra_deg), math.radians(self.sky.dec_deg))[2]
 
     def frame_angle(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
         """Rotation angle from Az/El into the sky frame: P (equatorial) or P + G (galactic)."""

@@ -102,10 +102,8 @@ def _series(obs: Observation, rng: np.random.Generator) -> dict[str, Any]:
     load = tl.load_of(idx)
     nsub = 1 if inst.receiver == "Sequoia" else 5
     level = physics.baseband_levels(obs, px, py, load, rng, nsub, IFPROC_DT)
-    if nsub == 1:
-        btime = t.copy()
-    else:
-        btime = t[:, None] + (IFPROC_DT / nsub) * np.arange(nsub)[None, :]
+    subs = (IFPROC_DT / nsub) * np.arange(nsub)
+    btime = t.copy() if nsub == 1 else t[:, None] + subs[None, :]
     ra0, dec0 = math.radians(sky.ra_deg), math.radians(sky.dec_deg)
     l0, b0 = math.radians(sky.l_deg), math.radians(sky.b_deg)
     az, el, par = astro.horizontal(t, ra0, dec0)
@@ -264,46 +262,58 @@ def simulate(
     tdir = Path(truth_dir).resolve() if truth_dir else default_truth_dir(out)
     if tdir == out or out in tdir.parents:
         raise ConfigError(f"truth directory {tdir} must not be inside the raw tree {out}")
-    (out / "ifproc").mkdir(parents=True, exist_ok=True)
     t_cursor = astro.parse_utc(str(config.get("start_utc", DEFAULT_START)))
     files: list[Path] = []
     sessions_truth, observations = [], {}
     obsnums: dict[str, list[int]] = {"Cal": [], "Map": [], "Ps": [], "Bs": []}
     labels: dict[str, int] = {}
+    # lay everything out first (cheap), so a config error writes nothing
+    plan = []
+    seen: set[int] = set()
     for si, sess in enumerate(config.get("sessions", [])):
         bad = set(sess) - SESSION_KEYS
         if bad:
             raise ConfigError(f"session {si}: unknown key(s) {sorted(bad)}")
         sname = str(sess.get("name", f"session{si}"))
+        for key in ("sky", "observations"):
+            if key not in sess:
+                raise ConfigError(f"session {sname!r}: missing {key!r}")
         sky = parse_sky(sess["sky"])
         inst_cfg = dict(sess.get("instrument", {}))
         if dtype:
             inst_cfg["dtype"] = dtype
         inst = build_instrument(inst_cfg, sess.get("faults"), _rng(seed, si))
-        for roach in inst.roaches:
-            (out / "spectrometer" / f"roach{roach}").mkdir(parents=True, exist_ok=True)
-        st = session_truth = truth.session_truth(sname, inst, sky)
         t = astro.parse_utc(str(sess["start_utc"])) if "start_utc" in sess else t_cursor
         last_cal = None
+        planned = []
         for k, od in enumerate(sess["observations"]):
             if k:
                 t += float(od.get("gap_before_s", 30.0))
             obs = build_observation(od, t, sky, inst, str(sess.get("project_id", "")), last_cal)
             if obs.kind == "Cal":
                 last_cal = obs.obsnum
-            if str(obs.obsnum) in observations:
+            if obs.obsnum in seen:
                 raise ConfigError(f"ObsNum {obs.obsnum} is simulated twice")
             if obs.label in labels:
                 raise ConfigError(f"observation label {obs.label!r} is used twice")
+            seen.add(obs.obsnum)
+            labels[obs.label] = obs.obsnum
+            planned.append(obs)
+            t = obs.t_end
+        plan.append((si, sname, sky, inst, planned))
+        t_cursor = t + 600.0
+    (out / "ifproc").mkdir(parents=True, exist_ok=True)
+    for si, sname, sky, inst, planned in plan:
+        for roach in inst.roaches:
+            (out / "spectrometer" / f"roach{roach}").mkdir(parents=True, exist_ok=True)
+        session_truth = truth.session_truth(sname, inst, sky)
+        for obs in planned:
             written, extra = _write_observation(obs, out, seed, si)
             files.extend(written)
             observations[str(obs.obsnum)] = truth.observation_truth(obs, sname, extra)
             obsnums[obs.kind].append(obs.obsnum)
-            labels[obs.label] = obs.obsnum
-            st["obsnums"].append(obs.obsnum)
-            t = obs.t_end
+            session_truth["obsnums"].append(obs.obsnum)
         sessions_truth.append(session_truth)
-        t_cursor = t + 600.0
     nbytes = sum(p.stat().st_size for p in files)
     doc = {
         "format": "lmtflow-sim-truth",

@@ -13,7 +13,7 @@ Schema (a ``sky:`` mapping of a simulator config; see :mod:`lmtflow.sim.presets`
         dx_arcsec: 0.0          # offset from the centre in the sky frame: (dRA cos Dec0, dDec) or
         dy_arcsec: 0.0          #   (dl cos b0, db); or absolute ra_deg/dec_deg (l_deg/b_deg)
         fwhm_arcsec: 20.0       # intrinsic Gaussian size; 0 = point source
-        peak_k: 3.0             # peak Ta* (K): intrinsic for extended, as seen by the beam for points
+        peak_k: 3.0             # peak Ta* (K): intrinsic if extended; as seen by the beam if point
         vlsr_kms: -20.0         # line centre (LSR, radio convention w.r.t. rest_freq_ghz)
         fwhm_kms: 25.0          # line FWHM
         rest_freq_ghz: 115.271204
@@ -110,7 +110,7 @@ class SkyModel:
         return lon, self.lat0_deg + src.dy_arcsec / 3600.0
 
     def spatial(self, x: NDArray, y: NDArray, beam_arcsec: float) -> NDArray[np.float32]:
-        """Beam-convolved peak factor of every source at sky-frame offsets: shape (*x.shape, nsrc)."""
+        """Beam-convolved brightness of every source at sky-frame offsets: (*x.shape, nsrc)."""
         out = np.empty((*np.shape(x), len(self.sources)), dtype=np.float32)
         for k, src in enumerate(self.sources):
             peak, fwhm = src.observed(beam_arcsec)
@@ -139,9 +139,16 @@ def _float(d: dict[str, Any], key: str, default: float | None = None) -> float:
 def parse_sky(d: dict[str, Any]) -> SkyModel:
     """Build a :class:`SkyModel` from the ``sky:`` mapping (schema in the module docstring)."""
     known = {
-        "source_name", "coord_sys", "ra_deg", "dec_deg", "l_deg", "b_deg",
-        "velocity_kms", "ref_offset_arcsec", "sources",
-    }  # fmt: skip
+        "source_name",
+        "coord_sys",
+        "ra_deg",
+        "dec_deg",
+        "l_deg",
+        "b_deg",
+        "velocity_kms",
+        "ref_offset_arcsec",
+        "sources",
+    }
     unknown = set(d) - known
     if unknown:
         raise ConfigError(f"sky model: unknown key(s) {sorted(unknown)}; valid: {sorted(known)}")
@@ -167,9 +174,19 @@ def parse_sky(d: dict[str, Any]) -> SkyModel:
         ref_offset_arcsec=(float(ref[0]), float(ref[1])),
     )
     src_keys = {
-        "name", "dx_arcsec", "dy_arcsec", "ra_deg", "dec_deg", "l_deg", "b_deg",
-        "fwhm_arcsec", "peak_k", "vlsr_kms", "fwhm_kms", "rest_freq_ghz",
-    }  # fmt: skip
+        "name",
+        "dx_arcsec",
+        "dy_arcsec",
+        "ra_deg",
+        "dec_deg",
+        "l_deg",
+        "b_deg",
+        "fwhm_arcsec",
+        "peak_k",
+        "vlsr_kms",
+        "fwhm_kms",
+        "rest_freq_ghz",
+    }
     for i, s in enumerate(d.get("sources", [])):
         bad = set(s) - src_keys
         if bad:

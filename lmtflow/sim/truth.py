@@ -15,7 +15,8 @@ Layout (all angles deg unless named ``_rad``, offsets arcsec, velocities km/s LS
        tsys_k: [[per pixel] per bank],                            # what 280 SKY/(HOT-SKY) gives
        sky: {source_name, coord_sys, ra_deg, dec_deg, l_deg, b_deg, velocity_kms,
              ref_offset_arcsec: [az, el],
-             sources: [{name, dx_arcsec, dy_arcsec, lon_deg, lat_deg, fwhm_arcsec, peak_k,
+             sources: [{name, dx_arcsec, dy_arcsec, lon_deg, lat_deg (sky frame of the model),
+                        ra_deg, dec_deg, l_deg, b_deg, fwhm_arcsec, peak_k (intrinsic),
                         vlsr_kms, fwhm_kms, rest_freq_ghz}]},
        beam_model: {shape, factor, rule},
        faults: {dead_beams, dead_value, noisy_beams, birdies, spikes_per_file, spike_factor,
@@ -74,6 +75,10 @@ def sky_truth(sky: SkyModel) -> dict[str, Any]:
     sources = []
     for s in sky.sources:
         lon, lat = sky.source_abs(s)
+        if sky.galactic:
+            (ra, dec), (gl, gb) = astro.galactic_to_equatorial(lon, lat), (lon, lat)
+        else:
+            (ra, dec), (gl, gb) = (lon, lat), astro.equatorial_to_galactic(lon, lat)
         sources.append(
             {
                 "name": s.name,
@@ -81,6 +86,10 @@ def sky_truth(sky: SkyModel) -> dict[str, Any]:
                 "dy_arcsec": s.dy_arcsec,
                 "lon_deg": lon,
                 "lat_deg": lat,
+                "ra_deg": ra,
+                "dec_deg": dec,
+                "l_deg": gl,
+                "b_deg": gb,
                 "fwhm_arcsec": s.fwhm_arcsec,
                 "peak_k": s.peak_k,
                 "vlsr_kms": s.vlsr_kms,

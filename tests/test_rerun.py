@@ -1,0 +1,45 @@
+"""Incremental re-runs through real Snakemake runs: only what a change affects runs again."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .workflow_helpers import run, write_config
+
+
+def test_parameter_edits_rerun_only_affected_steps(small_sim, tmp_path):
+    maps = [small_sim.labels["map"], small_sim.labels["map2"]]
+    first, second = maps
+    data = small_sim.data_lmt
+
+    proc, ran = run(data, tmp_path, maps)
+    assert ran["ingest"] == 3 and ran["grid"] == 2 and ran["srdp"] == 2  # 2 maps + their Cal
+
+    _, ran = run(data, tmp_path, maps)
+    assert ran == Counter(), f"nothing changed, yet {dict(ran)} ran"
+
+    grid_edit = write_config(tmp_path / "grid.yaml", defaults={"grid": {"resolution": 14}})
+    _, ran = run(data, tmp_path, maps, configfile=grid_edit)
+    assert ran == Counter(step_params=2, grid=2, srdp=2), dict(ran)
+
+    one_obsnum = write_config(
+        tmp_path / "border.yaml",
+        defaults={"grid": {"resolution": 14}},
+        overrides={first: {"baseline": {"b_order": 1}}},
+    )
+    _, ran = run(data, tmp_path, maps, configfile=one_obsnum)
+    assert ran == Counter(step_params=1, baseline=1, grid=1, srdp=1), dict(ran)
+    params = next((tmp_path / "work").glob(f"*/{first}/params/baseline__0.json")).read_text()
+    assert '"b_order": 1' in params
+    untouched = next((tmp_path / "work").glob(f"*/{second}/params/baseline__0.json")).read_text()
+    assert '"b_order": 0' in untouched
+
+
+def test_misspelt_key_fails_before_any_job(small_sim, tmp_path):
+    bad = write_config(tmp_path / "bad.yaml", defaults={"grid": {"resolutoin": 14}})
+    proc, ran = run(small_sim.data_lmt, tmp_path, [small_sim.labels["map"]], configfile=bad,
+                    check=False)  # fmt: skip
+    assert proc.returncode != 0
+    assert "defaults.grid.resolutoin" in proc.stderr and "did you mean 'resolution'" in proc.stderr
+    assert ran == Counter()
+    assert not (tmp_path / "work").exists()

@@ -1,0 +1,30 @@
+"""Helpers for tests that run the real Snakemake workflow."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from lmtflow.workflow import run_snakemake
+
+FINISHED = re.compile(r"Finished jobid: \d+ \(Rule: (\w+)\)")
+
+
+def write_config(path: Path, **sections) -> Path:
+    """A config file with the given top-level sections."""
+    path.write_text(yaml.safe_dump(sections))
+    return path
+
+
+def run(data_lmt, work_dir: Path, obsnums, configfile: Path | None = None, check=True):
+    """Run the workflow in ``work_dir``; return (process, Counter of rules that ran)."""
+    proc = run_snakemake(
+        data_lmt, work_dir / "work", obsnums, cores=2, directory=work_dir,
+        configfile=configfile, check=check,
+    )  # fmt: skip
+    ran = Counter(FINISHED.findall(proc.stderr))
+    ran.pop("all", None)
+    return proc, ran
