@@ -93,9 +93,7 @@ def pair_refs(bufpos: NDArray) -> RefPairing:
     return RefPairing(on_runs, ref_runs, before, after)
 
 
-def calibrate_on(
-    on: NDArray, ref: NDArray, tsys: NDArray
-) -> NDArray[np.float32]:
+def calibrate_on(on: NDArray, ref: NDArray, tsys: NDArray) -> NDArray[np.float32]:
     """Ta* = Tsys (ON - REF)/REF, broadcasting ON (ndump, ..., nchan) against REF and Tsys."""
     on = np.asarray(on, dtype=np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):

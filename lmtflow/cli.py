@@ -58,7 +58,27 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_simulate)
 
 
-_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_simulate]
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(args.out, args.cores, args.seed)
+    return 0
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="simulate a demo data set and reduce it with the workflow",
+        description="Simulate the 'demo' preset under OUT/data_lmt, reduce it with Snakemake "
+        "into OUT/work_lmt and print where the science-ready products are.",
+    )
+    p.add_argument("--out", default="demo", help="directory for data and products (demo)")
+    p.add_argument("--cores", type=int, default=None, help="cores for snakemake (all)")
+    p.add_argument("--seed", type=int, default=1, help="random seed of the simulation (1)")
+    p.set_defaults(func=_cmd_demo)
+
+
+_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_simulate, _add_demo]
 
 
 def build_parser() -> argparse.ArgumentParser:

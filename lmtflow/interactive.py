@@ -152,7 +152,8 @@ class Cube:
             ax = plt.figure().add_subplot(projection=wcs)
         with np.errstate(all="ignore"):
             peak = np.nanmax(self.data, axis=0)
-        im = ax.imshow(peak, origin="lower")
+        lo, hi = np.nanpercentile(peak, [1, 99.5]) if np.isfinite(peak).any() else (0, 1)
+        im = ax.imshow(peak, origin="lower", vmin=lo, vmax=hi)
         ax.set_xlabel("RA")
         ax.set_ylabel("Dec")
         ax.set_title(f"{self.header.get('OBJECT', '')} peak Ta* (K)")

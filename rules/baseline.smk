@@ -9,5 +9,7 @@ rule baseline:
         work(layout.BASE_SDFITS),
     log:
         work(layout.OBSDIR + "/logs/baseline__{bank}.log"),
+    benchmark:
+        work(layout.OBSDIR + "/benchmarks/baseline__{bank}.tsv")
     script:
         "../scripts/baseline.py"

@@ -8,6 +8,8 @@ rule tsys:
         work(layout.TSYS),
     log:
         work(layout.OBSDIR + "/logs/tsys__{bank}.log"),
+    benchmark:
+        work(layout.OBSDIR + "/benchmarks/tsys__{bank}.tsv")
     params:
         values=tsys_params,
     script:
@@ -23,5 +25,7 @@ rule calibrate:
         work(layout.CAL_SDFITS),
     log:
         work(layout.OBSDIR + "/logs/calibrate__{bank}.log"),
+    benchmark:
+        work(layout.OBSDIR + "/benchmarks/calibrate__{bank}.tsv")
     script:
         "../scripts/calibrate.py"

@@ -10,6 +10,8 @@ rule grid:
         weight=work(layout.WEIGHT),
     log:
         work(layout.OBSDIR + "/logs/grid__{bank}.log"),
+    benchmark:
+        work(layout.OBSDIR + "/benchmarks/grid__{bank}.tsv")
     threads: config["threads"]
     script:
         "../scripts/grid.py"

@@ -8,6 +8,8 @@ rule ingest:
         work(layout.RAW_SDFITS),
     log:
         work(layout.OBSDIR + "/logs/ingest__{bank}.log"),
+    benchmark:
+        work(layout.OBSDIR + "/benchmarks/ingest__{bank}.tsv")
     params:
         data_lmt=DATA,
     script:

@@ -88,3 +88,25 @@ def make_tiny_config(**instrument) -> dict:
 def tiny_config():
     """Factory of tiny simulator configs: ``tiny_config(nchan=..., ...)`` (instrument keys)."""
     return make_tiny_config
+
+
+@pytest.fixture(scope="session")
+def reduced(small_sim: SimulationResult, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The small map reduced once by the real workflow: paths of its products and params."""
+    import json
+
+    from .workflow_helpers import run
+
+    work = tmp_path_factory.mktemp("otf")
+    obsnum = small_sim.labels["map"]
+    run(small_sim.data_lmt, work, [obsnum])
+    obsdir = next((work / "work").glob(f"*/{obsnum}"))
+    return {
+        "obsnum": obsnum,
+        "dir": obsdir,
+        "cube": next(obsdir.glob("srdp/*__0.fits")),
+        "raw": obsdir / f"{obsnum}__0.raw.sdfits",
+        "cal": obsdir / f"{obsnum}__0.cal.sdfits",
+        "base": obsdir / f"{obsnum}__0.base.sdfits",
+        "params": json.loads((obsdir / "params" / "grid__0.json").read_text()),
+    }

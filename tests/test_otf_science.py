@@ -22,28 +22,12 @@ from lmtflow.gridding import GridGeometry, expected_noise_map, grid_spectra, rms
 from lmtflow.io.sdfits_reader import SDFITSReader
 from lmtflow.kernels import Kernel, smoothed_beam
 
-from .workflow_helpers import run
-
-
-@pytest.fixture(scope="module")
-def reduced(small_sim, tmp_path_factory):
-    work = tmp_path_factory.mktemp("otf")
-    obsnum = small_sim.labels["map"]
-    run(small_sim.data_lmt, work, [obsnum])
-    obsdir = next((work / "work").glob(f"*/{obsnum}"))
-    return {
-        "obsnum": obsnum,
-        "cube": next(obsdir.glob("srdp/*__0.fits")),
-        "raw": obsdir / f"{obsnum}__0.raw.sdfits",
-        "base": obsdir / f"{obsnum}__0.base.sdfits",
-        "params": json.loads((obsdir / "params" / "grid__0.json").read_text()),
-    }
 
 
 def _cube(path):
     data = fits.getdata(path).astype(np.float64)
     header = fits.getheader(path)
-    v = (header["CRVAL3"] + (np.arange(data.shape[0]) + 1 - header["CRPIX3"]) * header["CDELT3"])
+    v = header["CRVAL3"] + (np.arange(data.shape[0]) + 1 - header["CRPIX3"]) * header["CDELT3"]
     return data, header, v / 1e3
 
 

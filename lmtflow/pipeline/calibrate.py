@@ -51,9 +51,7 @@ def _tsys_for_beams(tsys_path: str | Path, beams: np.ndarray, obsnum: int):
     return spectra, scalar
 
 
-def calibrate(
-    raw_sdfits: str | Path, tsys_path: str | Path, out: str | Path, params: dict
-) -> Path:
+def calibrate(raw_sdfits: str | Path, tsys_path: str | Path, out: str | Path, params: dict) -> Path:
     """Write the calibrated SDFITS (Ta*, K) of the ON dumps of a map ObsNum."""
     stype = int(params.get("stype", 2))
     with SDFITSReader(raw_sdfits) as r:
@@ -110,4 +108,3 @@ def calibrate(
     if stype == 2 and np.any(pairing.before == pairing.after):
         log.warning("ObsNum %d: an ON block has the same REF block before and after", obsnum)
     return Path(out)
-

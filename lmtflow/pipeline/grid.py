@@ -35,8 +35,25 @@ def _load(path: str | Path, beams: Sequence[int], params: dict):
         return r.header, cols, keep, data
 
 
+def blank_low_weight(cube: np.ndarray, weight: np.ndarray, fraction: float) -> int:
+    """Blank (NaN) cells whose weight is below ``fraction`` of the median filled-cell weight.
+
+    At the map edges the jinc kernel's negative sidelobes can nearly cancel a cell's weight sum
+    and the normalised value explodes; LMTOY leaves such cells in. Returns the number blanked.
+    """
+    filled = np.isfinite(cube).any(axis=0) & (weight > 0)
+    if fraction <= 0 or not filled.any():
+        return 0
+    low = filled & (weight < fraction * np.median(weight[filled]))
+    cube[:, low] = np.nan
+    return int(low.sum())
+
+
 def grid_products(
-    base_sdfits: Sequence[str | Path], cube_out: str | Path, weight_out: str | Path, params: dict,
+    base_sdfits: Sequence[str | Path],
+    cube_out: str | Path,
+    weight_out: str | Path,
+    params: dict,
     threads: int | None = None,
 ) -> tuple[Path, Path]:
     """Grid the baselined spectra of ``base_sdfits`` and write the cube and weight map."""
@@ -71,6 +88,7 @@ def grid_products(
     )
     gridded = grid_spectra(x, y, spec, w, geometry, resolution, kernel, float(params["rmax"]),
                            int(params["edge"]), threads)  # fmt: skip
+    blank_low_weight(gridded.cube, gridded.weight, float(params.get("min_weight", 0.0)))
     beam = effective_beam_fwhm(
         resolution, kernel, float(params["rmax"]), lmt_beam_fwhm(float(hdr0["SKYFREQ"])), cell
     )
