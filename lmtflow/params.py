@@ -9,11 +9,10 @@ here and nowhere else. The result is what the per-step parameter file holds.
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any
 
-from .constants import ARCSEC_PER_RAD, C_KMS, LMT_DIAMETER_M
 from .errors import ConfigError
+from .gridding import default_cell, default_resolution
 from .io.ifproc import IfProcHeader
 
 STEPS = ("calibrate", "baseline", "grid")
@@ -50,12 +49,6 @@ def merged_step(config: dict, obsnum: int, step: str) -> dict[str, Any]:
     return values
 
 
-def resolution_arcsec(sky_freq_ghz: float) -> float:
-    """LMTOY's default resolution: ceil(lambda / 50 m) in arcsec."""
-    lam_m = C_KMS * 1e3 / (sky_freq_ghz * 1e9)
-    return float(math.ceil(lam_m / LMT_DIAMETER_M * ARCSEC_PER_RAD))
-
-
 def step_params(config: dict, header: IfProcHeader, bank: int, step: str) -> dict[str, Any]:
     """The resolved, derived parameters of ``step`` for one ObsNum and bank (JSON-ready)."""
     if step not in STEPS:
@@ -72,9 +65,9 @@ def step_params(config: dict, header: IfProcHeader, bank: int, step: str) -> dic
         p["birdies"] = sorted(int(c) for c in p.get("birdies", []))
     elif step == "grid":
         if p.get("resolution") is None:
-            p["resolution"] = resolution_arcsec(header.sky_freq_ghz[bank])
+            p["resolution"] = default_resolution(header.sky_freq_ghz[bank] * 1e9)
         if p.get("cell") is None:
-            p["cell"] = p["resolution"] / p["nppb"]
+            p["cell"] = default_cell(p["resolution"], p["nppb"])
         if not p.get("extent"):
             length = max(header.map_x_length_arcsec, header.map_y_length_arcsec)
             p["extent"] = length if length > 0 else 10 * p["resolution"]

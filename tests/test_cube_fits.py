@@ -144,7 +144,8 @@ def test_atomic_write_leaves_no_temporary(tmp_path, gridded, monkeypatch):
     before = target.read_bytes()
 
     def killed(self, fileobj, *args, **kwargs):
-        fileobj.write(b"SIMPLE  =                    T")  # partial output, then the job dies
+        with open(fileobj, "wb") as fh:  # partial output, then the job dies
+            fh.write(b"SIMPLE  =                    T")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cube_io.fits.PrimaryHDU, "writeto", killed)

@@ -9,8 +9,6 @@ ON block share.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -21,7 +19,6 @@ from lmtflow.calibration import pair_refs
 from lmtflow.gridding import GridGeometry, expected_noise_map, grid_spectra, rms_threshold
 from lmtflow.io.sdfits_reader import SDFITSReader
 from lmtflow.kernels import Kernel, smoothed_beam
-
 
 
 def _cube(path):

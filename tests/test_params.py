@@ -9,7 +9,7 @@ import yaml
 from lmtflow.config import SCHEMA_PATH, validate_config
 from lmtflow.errors import ConfigError
 from lmtflow.io.ifproc import IfProcHeader
-from lmtflow.params import parse_pix_list, resolution_arcsec, step_params
+from lmtflow.params import parse_pix_list, step_params
 
 HEADER = IfProcHeader(
     path=Path("x.nc"), obsnum=79448, calobsnum=79447, obspgm="Map", obsgoal="Science",
@@ -63,7 +63,6 @@ def test_override_applies_to_one_obsnum_only():
 
 
 def test_grid_derivations_match_lmtoy():
-    assert resolution_arcsec(115.26) == 11.0
     p = step_params(config(), HEADER, 0, "grid")
     assert (p["resolution"], p["cell"], p["extent"]) == (11.0, 5.5, 400.0)
     assert p["pix_list"] == list(range(16))

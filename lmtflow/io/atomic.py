@@ -15,8 +15,11 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def atomic_path(final: str | Path) -> Iterator[Path]:
-    """Yield a temporary path in the target's directory; on success rename it to ``final``."""
+def atomic_path(final: str | Path, fsync: bool = False) -> Iterator[Path]:
+    """Yield a temporary path in the target's directory; on success rename it to ``final``.
+
+    ``fsync`` flushes the file to disk before the rename (durable across a power cut).
+    """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
@@ -24,6 +27,10 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if fsync:
+            with open(tmp_path, "rb+") as fh:
+                os.fsync(fh.fileno())
+        os.chmod(tmp_path, 0o644)
         os.replace(tmp_path, final)
     except BaseException:
         tmp_path.unlink(missing_ok=True)

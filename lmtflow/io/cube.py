@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from .. import __version__
 from ..constants import C_KMS
 from ..gridding import GridGeometry
 from ..kernels import effective_beam_fwhm, lmt_beam_fwhm
+from .atomic import atomic_path
 
 __all__ = [
     "SpectralWCS",
@@ -150,20 +150,9 @@ def _tail_cards(
 
 
 def _write_atomic(path: str | os.PathLike, hdu: fits.PrimaryHDU) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            hdu.writeto(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path, fsync=True) as tmp:
+        hdu.writeto(tmp, overwrite=True)
+    return Path(path)
 
 
 def write_cube(

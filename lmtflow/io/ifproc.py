@@ -97,6 +97,14 @@ class IfProcHeader:
             return MAP_COORD_GAL
         return MAP_COORD_AZEL
 
+    def center(self, map_coord: int) -> tuple[float, float]:
+        """(lon, lat) in deg that map offsets refer to: l/b, RA/Dec, or Az/El (map_coord 0)."""
+        if map_coord == MAP_COORD_GAL:
+            return self.glon_deg, self.glat_deg
+        if map_coord == MAP_COORD_RADEC:
+            return self.ra_deg, self.dec_deg
+        return self.az_deg, self.el_deg
+
     @property
     def banks(self) -> list[int]:
         """Banks with data: 0..NumBands-1, skipping a bank whose LineFreq is 0."""

@@ -79,12 +79,7 @@ def _absolute(
     header: IfProcHeader, map_coord: int, dx: NDArray, dy: NDArray
 ) -> tuple[NDArray, NDArray]:
     """Absolute longitude/latitude (deg) of offsets (arcsec) about the source (or Az/El)."""
-    if map_coord == 2:
-        lon0, lat0 = header.glon_deg, header.glat_deg
-    elif map_coord == 1:
-        lon0, lat0 = header.ra_deg, header.dec_deg
-    else:
-        lon0, lat0 = header.az_deg, header.el_deg
+    lon0, lat0 = header.center(map_coord)
     lat = lat0 + dy / 3600.0
     lon = (lon0 + dx / 3600.0 / np.cos(np.radians(lat0))) % 360.0
     return lon, lat

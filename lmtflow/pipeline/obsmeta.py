@@ -23,12 +23,8 @@ def obs_keywords(
     header: IfProcHeader, bank: int, axis: SpectralAxis, map_coord: int
 ) -> dict[str, Any]:
     """Table keywords describing an ObsNum and bank (values with comments)."""
-    if map_coord == 2:
-        xpos, ypos = header.glon_deg, header.glat_deg
-    elif map_coord == 1:
-        xpos, ypos = header.ra_deg, header.dec_deg
-    else:
-        xpos, ypos = header.ra_deg, header.dec_deg
+    # Az/El maps are labelled with the source RA/Dec, as LMT's cubes are (reference §8.6).
+    xpos, ypos = header.center(map_coord if map_coord else 1)
     return {
         "OBSNUM": (header.obsnum, "LMT ObsNum"),
         "CALOBSN": (header.calobsnum, "ObsNum of the HOT/SKY calibration"),

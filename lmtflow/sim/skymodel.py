@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from lmtflow.constants import ARCSEC_PER_RAD, C_KMS, LMT_DIAMETER_M
+from lmtflow.constants import C_KMS
 from lmtflow.errors import ConfigError
+from lmtflow.kernels import lmt_beam_fwhm
 from lmtflow.spectral import SpectralAxis
 
 from . import astro
@@ -47,8 +48,7 @@ FOUR_LN2 = 4.0 * math.log(2.0)
 
 def beam_fwhm_arcsec(sky_freq_hz: float) -> float:
     """Gaussian beam FWHM (arcsec) the simulator uses: 1.2 lambda / 50 m."""
-    lam_m = C_KMS * 1e3 / sky_freq_hz
-    return BEAM_FACTOR * lam_m / LMT_DIAMETER_M * ARCSEC_PER_RAD
+    return lmt_beam_fwhm(sky_freq_hz, BEAM_FACTOR)
 
 
 @dataclass(frozen=True)

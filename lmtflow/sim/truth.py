@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from lmtflow.constants import T_AMBIENT_K
+from lmtflow.io.atomic import atomic_path
 
 from . import astro
 from .instrument import Instrument
@@ -252,9 +253,8 @@ def observation_truth(obs: Observation, session: str, extra: dict[str, Any]) -> 
 def write_truth(truth: dict[str, Any], truth_dir: Path) -> Path:
     truth_dir.mkdir(parents=True, exist_ok=True)
     path = truth_dir / "truth.json"
-    tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(truth, indent=1, sort_keys=True, default=_jsonable))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(truth, indent=1, sort_keys=True, default=_jsonable))
     return path
 
 
