@@ -107,7 +107,7 @@ def build_headers(
         table.set(key, val, comment)
     if params is not None:
         text = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
-        table.set("PARAMS", text, "JSON of the step parameters")
+        table.set("PARAMS", text)  # long string (CONTINUE cards): no comment, astropy warns
     for line in history:
         table.add_history(line)
 
