@@ -18,9 +18,14 @@ include: "rules/calibrate.smk"
 include: "rules/baseline.smk"
 include: "rules/combine.smk"
 include: "rules/products.smk"
+include: "rules/spectrum.smk"
+include: "rules/combination.smk"
+include: "rules/report.smk"
 
 
 rule all:
     input:
         all_products(),
+        all_combinations(),
+        all_reports(),
     default_target: True

@@ -79,26 +79,38 @@ def fit_baselines(spectra: NDArray, window: NDArray[np.bool_], order: int) -> Ba
     """Subtract a polynomial of ``order`` fitted over ``window`` channels from each spectrum.
 
     ``spectra`` is (nspec, nchan). RMS is the population RMS of the residuals in the window.
-    ``order < 0`` subtracts nothing and reports the RMS of the window about zero.
+    ``order < 0`` subtracts nothing and reports the RMS of the window about zero. Spectra whose
+    window channels are all finite share one normal matrix (one ``gemm`` for the block); the
+    others get their own weighted fit.
     """
-    y = np.asarray(spectra, dtype=np.float64)
+    y = np.asarray(spectra)
     nchan = y.shape[-1]
-    finite = np.isfinite(y)
-    w = (window[None, :] & finite).astype(np.float64)
-    y0 = np.where(finite, y, 0.0)
-    nwin = w.sum(axis=1).astype(int)
+    idx = np.flatnonzero(window)
+    yw = y[:, idx].astype(np.float64)  # (nspec, nwin): only the window enters the fit
+    finite = np.isfinite(yw)
+    nwin = finite.sum(axis=1)
+    out = np.array(y, dtype=np.float32)
+    resid = yw
     if order >= 0:
-        x = np.linspace(-1.0, 1.0, nchan)
-        basis = np.vander(x, order + 1, increasing=True)  # (nchan, k)
-        lhs = np.einsum("nc,ck,cl->nkl", w, basis, basis)
-        rhs = np.einsum("nc,ck->nk", w * y0, basis)
+        basis = np.vander(np.linspace(-1.0, 1.0, nchan), order + 1, increasing=True)  # (nchan, k)
+        bw = basis[idx]
+        coef = np.zeros((y.shape[0], order + 1))
         ok = nwin > order
-        lhs[~ok] = np.eye(order + 1)
-        rhs[~ok] = 0.0
-        coef = np.linalg.solve(lhs, rhs[..., None])[..., 0]
-        y = y - coef @ basis.T
-        y[~ok] = np.nan
-    resid = np.where(w > 0, y, 0.0)
+        clean = ok & (nwin == idx.size)
+        if clean.any():
+            coef[clean] = np.linalg.solve(bw.T @ bw, bw.T @ yw[clean].T).T
+        dirty = ok & ~clean
+        if dirty.any():
+            w = finite[dirty].astype(np.float64)
+            lhs = np.einsum("nc,ck,cl->nkl", w, bw, bw)
+            rhs = (w * np.where(finite[dirty], yw[dirty], 0.0)) @ bw
+            coef[dirty] = np.linalg.solve(lhs, rhs[..., None])[..., 0]
+        out -= (coef @ basis.T).astype(np.float32)
+        out[~ok] = np.nan
+        resid = yw - coef @ bw.T
+    resid = np.where(finite, resid, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rms = np.sqrt((resid**2).sum(axis=1) / nwin)
-    return BaselineResult(y.astype(np.float32), rms.astype(np.float32), nwin)
+        rms = np.sqrt(np.square(resid).sum(axis=1) / nwin)
+    if order >= 0:
+        rms[~ok] = np.nan
+    return BaselineResult(out, rms.astype(np.float32), nwin.astype(int))

@@ -93,8 +93,16 @@ def pair_refs(bufpos: NDArray) -> RefPairing:
     return RefPairing(on_runs, ref_runs, before, after)
 
 
-def calibrate_on(on: NDArray, ref: NDArray, tsys: NDArray) -> NDArray[np.float32]:
-    """Ta* = Tsys (ON - REF)/REF, broadcasting ON (ndump, ..., nchan) against REF and Tsys."""
-    on = np.asarray(on, dtype=np.float32)
+def calibrate_on(
+    on: NDArray, ref: NDArray, tsys: NDArray, out: NDArray[np.float32] | None = None
+) -> NDArray[np.float32]:
+    """Ta* = Tsys (ON - REF)/REF, broadcasting ON (ndump, ..., nchan) against REF and Tsys.
+
+    ``Tsys/REF`` is formed once (it is per beam and channel); ``out`` (may be ``on``) saves
+    the allocation of the result.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (tsys * (on - ref) / ref).astype(np.float32)
+        gain = (np.asarray(tsys, dtype=np.float64) / ref).astype(np.float32)
+        out = np.subtract(on, np.asarray(ref, dtype=np.float32), out=out, dtype=np.float32)
+        out *= gain
+    return out

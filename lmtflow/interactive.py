@@ -28,6 +28,7 @@ from .pipeline.baseline import baseline as run_baseline
 from .pipeline.calibrate import calibrate as run_calibrate
 from .pipeline.grid import grid_products
 from .pipeline.ingest import ingest
+from .pipeline.spectrum import make_spectrum
 from .pipeline.tsys import make_tsys
 from .scan import ObsInfo, scan_obsnum
 
@@ -118,12 +119,55 @@ class Calibrated(SpectraSet):
 class Baselined(SpectraSet):
     """Baselined spectra with an RMS per spectrum."""
 
+    def spectrum(self, **overrides: Any) -> Spectrum:
+        """Average a Ps/Bs ObsNum into its spectrum; overrides e.g. ``pix_list=[10, 11]``."""
+        p = self.ctx.params("spectrum", overrides)
+        out = self.ctx.path(layout.SRDP_SPECTRUM, src=self.ctx.info.src)
+        txt = self.ctx.path(layout.SRDP_SPECTRUM_TXT, src=self.ctx.info.src)
+        make_spectrum(self.path, out, txt, p)
+        return Spectrum(out, txt, p)
+
     def grid(self, threads: int | None = None, **overrides: Any) -> Cube:
         """Grid into a cube; overrides e.g. ``resolution=12, pix_list="-0,5"``."""
         p = self.ctx.params("grid", overrides)
         cube, weight = grid_products([self.path], self.ctx.path(layout.CUBE),
                                      self.ctx.path(layout.WEIGHT), p, threads)  # fmt: skip
         return Cube(cube, weight, p)
+
+
+@dataclass
+class Spectrum:
+    """A Ps/Bs spectrum (FITS with a VRAD axis) and its ASCII table."""
+
+    path: Path
+    table_path: Path
+    params: dict[str, Any]
+
+    @property
+    def data(self) -> np.ndarray:
+        return fits.getdata(self.path)
+
+    @property
+    def header(self) -> fits.Header:
+        return fits.getheader(self.path)
+
+    @property
+    def velocity(self) -> np.ndarray:
+        """Velocity (km/s) of every channel."""
+        from .io.spectrum_fits import velocity_axis
+
+        return velocity_axis(self.header, self.data.size)
+
+    def plot(self, ax=None):
+        """The spectrum against velocity (matplotlib)."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.figure().add_subplot()
+        ax.step(self.velocity, self.data, where="mid")
+        ax.set_xlabel("VRAD (km/s)")
+        ax.set_ylabel("Ta* (K)")
+        ax.set_title(f"{self.header.get('OBJECT', '')} ObsNum {self.header.get('OBSNUMS', '')}")
+        return ax
 
 
 @dataclass

@@ -22,6 +22,29 @@ SRDP_DIR = OBSDIR + "/srdp"
 SRDP_CUBE = SRDP_DIR + "/{src}_{obsnum}__{bank}.fits"
 SRDP_WEIGHT = SRDP_DIR + "/{src}_{obsnum}__{bank}.wt.fits"
 SRDP_PARAMS = SRDP_DIR + "/{src}_{obsnum}__{bank}.params.json"
+SRDP_SPECTRUM = SRDP_DIR + "/{src}_{obsnum}__{bank}.spec.fits"
+SRDP_SPECTRUM_TXT = SRDP_DIR + "/{src}_{obsnum}__{bank}.spec.txt"
+SRDP_PLANE = SRDP_DIR + "/{src}_{obsnum}__{bank}.{plane}.fits"  # mom0, mom1, peak, rms, ...
+
+# Quality assessment (lmtflow.qa): maps, plots, numbers, summary pages.
+PLANE = OBSDIR + "/{obsnum}__{bank}.{plane}.fits"
+QA_DIR = OBSDIR + "/qa"
+QA_PLOT = QA_DIR + "/{obsnum}__{bank}.{plot}.png"
+QA_PART = QA_DIR + "/{obsnum}__{bank}.{stage}.json"
+QA_NUMBERS = QA_DIR + "/{obsnum}__{bank}.qa.json"
+README = OBSDIR + "/README.html"
+PROJECT_INDEX = "{pid}/index.html"
+
+# Combinations of ObsNums: a directory named by the sorted set (lmtflow.combination.combo_name).
+COMBO_DIR = "{pid}/{combo}"
+COMBO_PARAMS = COMBO_DIR + "/params/{step}__{bank}.json"
+COMBO_CUBE = COMBO_DIR + "/{src}_{combo}__{bank}.fits"
+COMBO_WEIGHT = COMBO_DIR + "/{src}_{combo}__{bank}.wt.fits"
+COMBO_SPECTRUM = COMBO_DIR + "/{src}_{combo}__{bank}.spec.fits"
+COMBO_SPECTRUM_TXT = COMBO_DIR + "/{src}_{combo}__{bank}.spec.txt"
+
+MAP_STEPS = ("calibrate", "baseline", "grid")
+SPECTRUM_STEPS = ("calibrate", "baseline", "spectrum")
 
 
 def safe_source(name: str) -> str:

@@ -15,7 +15,7 @@ from .errors import ConfigError
 from .gridding import default_cell, default_resolution
 from .io.ifproc import IfProcHeader
 
-STEPS = ("calibrate", "baseline", "grid")
+STEPS = ("calibrate", "baseline", "spectrum", "grid")
 
 
 def parse_pix_list(spec: str | list[int], npix: int = 16) -> list[int]:
@@ -42,6 +42,36 @@ def parse_pix_list(spec: str | list[int], npix: int = 16) -> list[int]:
     return beams
 
 
+def combination_params(
+    config: dict, headers: list[IfProcHeader], bank: int, step: str
+) -> dict[str, Any]:
+    """Parameters of gridding or averaging a set of ObsNums (first ObsNum's header).
+
+    Gridding keeps each ObsNum's own ``pix_list`` (bad beams stay out) in a per-ObsNum map and
+    takes the largest extent; the other values are the first ObsNum's.
+    """
+    headers = sorted(headers, key=lambda h: h.obsnum)
+    own = [step_params(config, h, bank, step) for h in headers]
+    p = dict(own[0])
+    if step == "grid":
+        p["pix_list"] = {str(h.obsnum): q["pix_list"] for h, q in zip(headers, own, strict=True)}
+        p["extent"] = max(q["extent"] for q in own)
+    p["obsnum"] = [h.obsnum for h in headers]
+    return dict(sorted(p.items()))
+
+
+def spectrum_beams(header: IfProcHeader, bank: int, spec: str | list[int]) -> list[int]:
+    """Beams of a Ps/Bs spectrum; ``"auto"`` follows LMTOY (tracking beam, Bs beams, 1MM bank)."""
+    npix = 16 if header.receiver == "Sequoia" else 4
+    if spec != "auto":
+        return parse_pix_list(spec, npix)
+    if header.obspgm == "Bs" and len(header.bs_beams) == 2 and min(header.bs_beams) >= 0:
+        return list(header.bs_beams)
+    if header.receiver != "Sequoia":
+        return [0 if bank == 0 else 1]
+    return [header.tracking_beam if header.tracking_beam >= 0 else 10]
+
+
 def merged_step(config: dict, obsnum: int, step: str) -> dict[str, Any]:
     """Config values of ``step`` for ``obsnum``: defaults overlaid by the ObsNum's overrides."""
     values = copy.deepcopy(config["defaults"].get(step, {}))
@@ -63,6 +93,9 @@ def step_params(config: dict, header: IfProcHeader, bank: int, step: str) -> dic
         if p.get("slice") is None:
             p["slice"] = [vlsr - dv - dw, vlsr + dv + dw]
         p["birdies"] = sorted(int(c) for c in p.get("birdies", []))
+    elif step == "spectrum":
+        p["pix_list"] = spectrum_beams(header, bank, p.get("pix_list", "auto"))
+        p["b_regions"] = step_params(config, header, bank, "baseline")["b_regions"]
     elif step == "grid":
         if p.get("resolution") is None:
             p["resolution"] = default_resolution(header.sky_freq_ghz[bank] * 1e9)

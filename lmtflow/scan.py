@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from .errors import LmtflowError, ObsNumError
 from .io.ifproc import IfProcHeader, find_ifproc, read_header
 from .io.roach import find_roach_files, roach_inputs_for_bank
 from .layout import safe_source
 
-SUPPORTED_PROGRAMS = ("Map",)
+SUPPORTED_PROGRAMS = ("Map", "Ps", "Bs")
+MissingRoach = Literal["warn", "fail"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class ObsInfo:
     obsnum: int
     header: IfProcHeader
     cal: IfProcHeader
+    warnings: tuple[str, ...] = ()
+    """Problems the reduction works around (missing roach files), for the user to see."""
 
     @property
     def pid(self) -> str:
@@ -42,19 +46,48 @@ class ObsInfo:
     def banks(self) -> list[int]:
         return self.header.banks
 
+    @property
+    def is_map(self) -> bool:
+        """Maps become cubes; Ps and Bs become spectra."""
+        return self.header.obspgm == "Map"
+
 
 def read_obs_header(data_lmt: str | Path, obsnum: int) -> IfProcHeader:
     """The ifproc header of ``obsnum``, with errors that name the ObsNum."""
     try:
-        return read_header(find_ifproc(data_lmt, obsnum))
-    except ObsNumError:
+        header = read_header(find_ifproc(data_lmt, obsnum))
+    except ObsNumError as exc:
+        rsr = sorted(Path(data_lmt).glob(f"RedshiftChassis*/RedshiftChassis*_{obsnum:06d}_*.nc"))
+        if rsr:
+            raise ObsNumError(
+                obsnum,
+                f"is an RSR ObsNum ({rsr[0].name}, no ifproc file); RSR is not reduced "
+                "by this version",
+            ) from exc
         raise
     except LmtflowError as exc:
         raise ObsNumError(obsnum, str(exc)) from exc
+    if header.obsnum != obsnum:
+        raise ObsNumError(obsnum, f"{header.path} holds Header.Dcs.ObsNum {header.obsnum}")
+    return header
 
 
-def scan_obsnum(data_lmt: str | Path, obsnum: int) -> ObsInfo:
-    """Check a science ObsNum and its Cal ObsNum and describe them."""
+def missing_roach_files(data_lmt: str | Path, header: IfProcHeader) -> dict[int, list[int]]:
+    """Per bank, the roach boards of ``header``'s ObsNum that have no file."""
+    out = {}
+    for bank in header.banks:
+        boards = list(roach_inputs_for_bank(header.receiver, bank))
+        found = find_roach_files(data_lmt, header.obsnum, boards)
+        out[bank] = [n for n in boards if n not in found]
+    return out
+
+
+def scan_obsnum(data_lmt: str | Path, obsnum: int, missing_roach: MissingRoach = "warn") -> ObsInfo:
+    """Check a science ObsNum and its Cal ObsNum and describe them.
+
+    A missing roach file is an error with ``missing_roach="fail"``; with ``"warn"`` the
+    other beams are reduced and :attr:`ObsInfo.warnings` says which files are missing.
+    """
     header = read_obs_header(data_lmt, obsnum)
     if header.obspgm == "Cal":
         raise ObsNumError(
@@ -78,13 +111,23 @@ def scan_obsnum(data_lmt: str | Path, obsnum: int) -> ObsInfo:
         raise ObsNumError(
             obsnum, f"CalObsNum {header.calobsnum} has ObsPgm {cal.obspgm!r}, not 'Cal'"
         )
+    if cal.receiver != header.receiver:
+        raise ObsNumError(
+            obsnum, f"receiver {header.receiver} but its CalObsNum {cal.obsnum} is {cal.receiver}"
+        )
     if not header.banks:
         raise ObsNumError(obsnum, "no bank has a non-zero LineFreq")
-    for bank in header.banks:
-        boards = list(roach_inputs_for_bank(header.receiver, bank))
-        for num, hdr in ((obsnum, header), (header.calobsnum, cal)):
-            if not find_roach_files(data_lmt, num, boards):
-                raise ObsNumError(
-                    num, f"no roach files for bank {bank} of {hdr.receiver} (roach{boards})"
-                )
-    return ObsInfo(obsnum, header, cal)
+    warnings = []
+    for hdr in (header, cal):
+        role = "" if hdr is header else f" (the Cal of {obsnum})"
+        for bank, missing in missing_roach_files(data_lmt, hdr).items():
+            if not missing:
+                continue
+            boards = list(roach_inputs_for_bank(hdr.receiver, bank))
+            what = f"bank {bank}: no file for roach{missing} in {Path(data_lmt) / 'spectrometer'}"
+            if len(missing) == len(boards) or missing_roach == "fail":
+                raise ObsNumError(hdr.obsnum, what + role)
+            warnings.append(
+                f"ObsNum {hdr.obsnum}{role} {what}; the beams of the other boards are reduced"
+            )
+    return ObsInfo(obsnum, header, cal, tuple(warnings))

@@ -25,6 +25,7 @@ def snakemake_command(
     if not SNAKEFILE.exists():
         raise FileNotFoundError(f"{SNAKEFILE} not found: run lmtflow from a source checkout")
     cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--cores", str(cores)]
+    cmd += ["--rerun-incomplete"]  # a killed job's output is redone, as in profiles/
     if directory is not None:
         cmd += ["--directory", str(directory)]
     if configfile is not None:

@@ -11,5 +11,10 @@ rule baseline:
         work(layout.OBSDIR + "/logs/baseline__{bank}.log"),
     benchmark:
         work(layout.OBSDIR + "/benchmarks/baseline__{bank}.tsv")
+    resources:
+        mem_mb=sized("baseline", "mem_mb"),
+        runtime=sized("baseline", "runtime"),
+    group:
+        "obs{obsnum}"
     script:
         "../scripts/baseline.py"

@@ -12,6 +12,11 @@ rule tsys:
         work(layout.OBSDIR + "/benchmarks/tsys__{bank}.tsv")
     params:
         values=tsys_params,
+    resources:
+        mem_mb=sized("tsys", "mem_mb"),
+        runtime=sized("tsys", "runtime"),
+    group:
+        "obs{obsnum}"
     script:
         "../scripts/tsys.py"
 
@@ -27,5 +32,10 @@ rule calibrate:
         work(layout.OBSDIR + "/logs/calibrate__{bank}.log"),
     benchmark:
         work(layout.OBSDIR + "/benchmarks/calibrate__{bank}.tsv")
+    resources:
+        mem_mb=sized("calibrate", "mem_mb"),
+        runtime=sized("calibrate", "runtime"),
+    group:
+        "obs{obsnum}"
     script:
         "../scripts/calibrate.py"

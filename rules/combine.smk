@@ -13,5 +13,10 @@ rule grid:
     benchmark:
         work(layout.OBSDIR + "/benchmarks/grid__{bank}.tsv")
     threads: config["threads"]
+    resources:
+        mem_mb=sized("grid", "mem_mb"),
+        runtime=sized("grid", "runtime"),
+    group:
+        "obs{obsnum}"
     script:
         "../scripts/grid.py"

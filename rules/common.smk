@@ -1,19 +1,31 @@
 # Configuration, header scan and input functions shared by every rule.
 
+import os
 import sys
 
 from lmtflow import layout
 from lmtflow.config import validate_config
 from lmtflow.errors import LmtflowError
 from lmtflow.params import step_params
+from lmtflow.combination import (
+    COMBO_PATTERN,
+    combo_name,
+    configured_combinations,
+    configured_obsnums,
+)
 from lmtflow.scan import scan_obsnum
 
 try:
     config.update(validate_config(config))
-    OBS = {int(n): scan_obsnum(config["data_lmt"], int(n)) for n in config["obsnums"]}
+    _missing = config["ingest"]["missing_roach"]
+    OBS = {n: scan_obsnum(config["data_lmt"], n, _missing) for n in configured_obsnums(config)}
+    COMBOS = {combo_name(c): [OBS[n] for n in c] for c in configured_combinations(config)}
 except LmtflowError as exc:
     sys.stderr.write(f"lmtflow: {exc}\n")
     raise SystemExit(1)
+for _info in OBS.values():
+    for _warning in _info.warnings:
+        sys.stderr.write(f"lmtflow: warning: {_warning}\n")
 
 WORK = config["work_lmt"]
 DATA = config["data_lmt"]
@@ -24,7 +36,9 @@ wildcard_constraints:
     obsnum=r"\d+",
     bank=r"\d",
     pid=r"[^/]+",
-    step="calibrate|baseline|grid",
+    src=r"[^/]+",
+    combo=COMBO_PATTERN,
+    step="calibrate|baseline|spectrum|grid",
 
 
 def work(pattern, **fields):
@@ -65,6 +79,13 @@ def resolved_params(wildcards):
                        wildcards.step)
 
 
+def srdp_param_files(wildcards):
+    """The parameter files of every step that made an ObsNum's SRDP (map or spectrum)."""
+    steps = layout.MAP_STEPS if OBS[int(wildcards.obsnum)].is_map else layout.SPECTRUM_STEPS
+    return [work(layout.PARAMS, pid=wildcards.pid, obsnum=wildcards.obsnum, bank=wildcards.bank,
+                 step=step) for step in steps]
+
+
 def tsys_file(wildcards):
     """The Tsys spectra made from the Cal ObsNum of this science ObsNum."""
     info = OBS[int(wildcards.obsnum)]
@@ -84,6 +105,24 @@ def all_products():
     for info in OBS.values():
         for bank in info.banks:
             fields = dict(pid=info.pid, obsnum=info.obsnum, bank=bank, src=info.src)
-            out += [work(layout.SRDP_CUBE, **fields), work(layout.SRDP_WEIGHT, **fields),
-                    work(layout.SRDP_PARAMS, **fields)]
+            products = ((layout.SRDP_CUBE, layout.SRDP_WEIGHT) if info.is_map
+                        else (layout.SRDP_SPECTRUM, layout.SRDP_SPECTRUM_TXT))
+            out += [work(p, **fields) for p in (*products, layout.SRDP_PARAMS)]
     return out
+
+
+def raw_mb(wildcards):
+    """Size (MB) of the raw netCDF files of this ObsNum and bank: what cluster jobs are sized by."""
+    return sum(os.path.getsize(f) for f in raw_files(wildcards)) / 1e6
+
+
+def sized(step, resource):
+    """Resource callable: ``mem_mb`` or ``runtime`` of a step from the raw size (lmtflow.resources)."""
+    from lmtflow import resources
+
+    size = getattr(resources, resource)
+
+    def _size(wildcards, attempt):
+        return size(step, raw_mb(wildcards), attempt)
+
+    return _size

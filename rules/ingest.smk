@@ -12,5 +12,10 @@ rule ingest:
         work(layout.OBSDIR + "/benchmarks/ingest__{bank}.tsv")
     params:
         data_lmt=DATA,
+    resources:
+        mem_mb=sized("ingest", "mem_mb"),
+        runtime=sized("ingest", "runtime"),
+    group:
+        "obs{obsnum}"
     script:
         "../scripts/ingest.py"

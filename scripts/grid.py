@@ -1,8 +1,9 @@
-# Snakemake script: baselined SDFITS -> cube + weight map (see lmtflow.pipeline.grid).
+# Snakemake script: baselined SDFITS (one ObsNum or a combination) -> cube + weight map.
 from lmtflow.pipeline.grid import grid_products
 from lmtflow.pipeline.runner import read_params, setup_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm.log[0])
-grid_products([sm.input.base], sm.output.cube, sm.output.weight, read_params(sm.input.params),
+base = [sm.input.base] if isinstance(sm.input.base, str) else list(sm.input.base)
+grid_products(base, sm.output.cube, sm.output.weight, read_params(sm.input.params),
               threads=sm.threads)  # fmt: skip

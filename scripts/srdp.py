@@ -1,8 +1,8 @@
 # Snakemake script: cube + weight -> SRDP directory (see lmtflow.pipeline.srdp).
 from lmtflow.pipeline.runner import setup_logging
-from lmtflow.pipeline.srdp import make_srdp
+from lmtflow.pipeline.srdp import copy_product
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm.log[0])
-make_srdp(sm.input.cube, sm.input.weight, sm.input.params, sm.output.cube, sm.output.weight,
-          sm.output.params)  # fmt: skip
+copy_product(sm.input.cube, sm.output.cube)
+copy_product(sm.input.weight, sm.output.weight)

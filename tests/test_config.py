@@ -56,3 +56,21 @@ def test_misspelt_key_names_key_and_nearest(cfg, expected):
 def test_bad_value_names_key(cfg, key):
     with pytest.raises(ConfigError, match=f"config key {key}"):
         validate_config(cfg)
+
+
+def test_project_example_is_valid_and_names_combinations():
+    from lmtflow.combination import configured_combinations, configured_obsnums
+
+    cfg = validate_config(yaml.safe_load((SCHEMA_PATH.parent / "project_example.yaml").read_text()))
+    assert configured_obsnums(cfg) == [79448, 79449, 79450, 79451, 82480]
+    assert configured_combinations(cfg) == [(79448, 79451), (79449, 79450)]
+
+
+def test_combination_of_one_obsnum_is_an_error():
+    from lmtflow.combination import configured_combinations
+
+    cfg = validate_config(
+        _with(sources={"S": {"combinations": [{"obsnums": [1, 2], "exclude": [2]}]}})
+    )
+    with pytest.raises(ConfigError, match="fewer than two ObsNums"):
+        configured_combinations(cfg)

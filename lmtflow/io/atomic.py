@@ -6,12 +6,26 @@ A killed or failed job therefore never leaves a file at the final path that look
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+
+def remove_stale_parts(final: str | Path) -> int:
+    """Delete the temporary ``.<name>.*.part`` files a killed writer of ``final`` left behind.
+
+    Called when ``final`` is about to be written again: Snakemake never runs two jobs for one
+    output at once, so a ``.part`` of the same target is a leftover. Returns how many went.
+    """
+    final = Path(final)
+    stale = list(final.parent.glob(f".{glob.escape(final.name)}.*.part"))
+    for part in stale:
+        part.unlink(missing_ok=True)
+    return len(stale)
 
 
 @contextlib.contextmanager
@@ -22,6 +36,7 @@ def atomic_path(final: str | Path, fsync: bool = False) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(final)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
     os.close(fd)
     tmp_path = Path(tmp)

@@ -18,7 +18,13 @@ from numpy.typing import NDArray
 from ..constants import ARCSEC_PER_RAD
 from ..errors import ObsNumError, RawDataError
 from ..spectral import SpectralAxis
+from .nccheck import check_complete
 from .ncutil import read_char
+
+SUPPORTED_RECEIVERS = ("Sequoia", "Msip1mm")
+MALFORMED = (ValueError, TypeError, IndexError, KeyError, OverflowError, RuntimeError, OSError)
+"""What netCDF4/numpy raise on damaged files (UnicodeDecodeError is a ValueError); the
+readers turn them into RawDataError."""
 
 MAP_COORD_AZEL, MAP_COORD_RADEC, MAP_COORD_GAL = 0, 1, 2
 
@@ -162,9 +168,10 @@ class IfProcSeries:
 def _open(path: Path) -> netCDF4.Dataset:
     if not path.exists():
         raise RawDataError(path, "file does not exist")
+    check_complete(path)
     try:
         return netCDF4.Dataset(path, "r")
-    except (OSError, RuntimeError) as exc:  # truncated or not netCDF
+    except MALFORMED as exc:  # not netCDF, or names that are not UTF-8
         raise RawDataError(path, f"not a readable netCDF file ({exc})") from exc
 
 
@@ -197,6 +204,12 @@ class _Vars:
             raise RawDataError(self.path, f"variable {name} is empty")
         return float(values[0])
 
+    def integer(self, name: str, default: int | None = None) -> int:
+        value = self.number(name, None if default is None else float(default))
+        if not np.isfinite(value):
+            raise RawDataError(self.path, f"variable {name} is {value}, not an integer")
+        return int(value)
+
     def numbers(self, name: str, default: tuple = ()) -> tuple[float, ...]:
         if default and not self.has(name):
             return default
@@ -212,59 +225,71 @@ class _Vars:
 
 
 def read_header(path: str | Path) -> IfProcHeader:
-    """Read the header of an ifproc file."""
+    """Read the header of an ifproc file (:class:`RawDataError` if it is damaged or foreign)."""
     path = Path(path)
     with _open(path) as ds:
-        v = _Vars(ds, path)
-        receiver = v.text("Header.Dcs.Receiver")
-        rx = f"Header.{receiver}"
-        if not v.has(f"{rx}.LineFreq"):
-            raise RawDataError(
-                path, f"receiver {receiver!r} has no {rx}.LineFreq: not a SEQUOIA/1MM file"
-            )
-        obspgm = v.text("Header.Dcs.ObsPgm")
-        time = v._var("Data.TelescopeBackend.TelTime")
-        utc_start = float(time[0]) if time.shape[0] else 0.0
-        num_bands = int(v.number(f"{rx}.NumBands", 1))
-        return IfProcHeader(
-            path=path,
-            obsnum=int(v.number("Header.Dcs.ObsNum")),
-            calobsnum=int(v.number("Header.IfProc.CalObsNum", -1)),
-            obspgm=obspgm,
-            obsgoal=v.text("Header.Dcs.ObsGoal", ""),
-            receiver=receiver,
-            project_id=v.text("Header.Dcs.ProjectId", "") or "unknown",
-            source=v.text("Header.Source.SourceName"),
-            coordsys=int(v.number("Header.Source.CoordSys")),
-            ra_deg=float(np.degrees(v.number("Header.Source.Ra"))),
-            dec_deg=float(np.degrees(v.number("Header.Source.Dec"))),
-            glon_deg=float(np.degrees(v.number("Header.Source.L"))),
-            glat_deg=float(np.degrees(v.number("Header.Source.B"))),
-            vsource_kms=v.number("Header.Source.Velocity"),
-            velsys=int(v.number("Header.Source.VelSys")),
-            az_deg=float(np.degrees(v.number("Header.Telescope.AzDesPos"))),
-            el_deg=float(np.degrees(v.number("Header.Telescope.ElDesPos"))),
-            obs_vel_kms=v.number("Header.Sky.ObsVel"),
-            bary_vel_kms=v.number("Header.Sky.BaryVel"),
-            integration_time_s=v.number("Header.Dcs.IntegrationTime", 0.0),
-            dump_time_s=v.number("Header.SpecBackend.DumpTime", 0.1),
-            tau=v.number("Header.Radiometer.Tau", float("nan")),
-            num_bands=num_bands,
-            num_pixels=int(v.number(f"{rx}.NumPixels", 16)),
-            tracking_beam=int(v.number(f"{rx}.BeamSelected", -1)),
-            line_freq_ghz=v.numbers(f"{rx}.LineFreq"),
-            sky_freq_ghz=v.numbers(f"{rx}.SkyFreq"),
-            line_offset_ghz=v.numbers(f"{rx}.LineOffset", (0.0, 0.0)),
-            sideband1_lo=tuple(int(x) for x in v.numbers(f"{rx}.SideBand1Lo", (0, 0))),
-            bandwidth_ghz=v.numbers("Header.SpecBackend.Bandwidth", (0.0, 0.0)),
-            map_coord_name=v.text("Header.Map.MapCoord", "") if obspgm == "Map" else "",
-            map_x_length_arcsec=v.number("Header.Map.XLength", 0.0) * ARCSEC_PER_RAD,
-            map_y_length_arcsec=v.number("Header.Map.YLength", 0.0) * ARCSEC_PER_RAD,
-            bs_beams=tuple(int(x) for x in v.numbers("Header.Bs.Beam", (-1, -1)))
-            if obspgm == "Bs"
-            else (),
-            utc_start=utc_start,
+        try:
+            return _header(_Vars(ds, path), path)
+        except MALFORMED as exc:
+            raise RawDataError(path, f"malformed ifproc header ({exc!r})") from exc
+
+
+def _header(v: _Vars, path: Path) -> IfProcHeader:
+    receiver = v.text("Header.Dcs.Receiver")
+    if receiver not in SUPPORTED_RECEIVERS:
+        raise RawDataError(
+            path,
+            f"receiver {receiver!r} is not reduced by lmtflow (supported: "
+            f"{', '.join(SUPPORTED_RECEIVERS)}); RSR and other instruments need their own tools",
         )
+    rx = f"Header.{receiver}"
+    if not v.has(f"{rx}.LineFreq"):
+        raise RawDataError(path, f"{rx}.LineFreq is missing: not a {receiver} ifproc file")
+    obspgm = v.text("Header.Dcs.ObsPgm")
+    time = v._var("Data.TelescopeBackend.TelTime")
+    utc_start = float(time[0]) if time.shape[0] else 0.0
+    if not np.isfinite(utc_start):
+        raise RawDataError(path, "the first Data.TelescopeBackend.TelTime is not finite")
+    num_bands = v.integer(f"{rx}.NumBands", 1)
+    return IfProcHeader(
+        path=path,
+        obsnum=v.integer("Header.Dcs.ObsNum"),
+        calobsnum=v.integer("Header.IfProc.CalObsNum", -1),
+        obspgm=obspgm,
+        obsgoal=v.text("Header.Dcs.ObsGoal", ""),
+        receiver=receiver,
+        project_id=v.text("Header.Dcs.ProjectId", "") or "unknown",
+        source=v.text("Header.Source.SourceName"),
+        coordsys=v.integer("Header.Source.CoordSys"),
+        ra_deg=float(np.degrees(v.number("Header.Source.Ra"))),
+        dec_deg=float(np.degrees(v.number("Header.Source.Dec"))),
+        glon_deg=float(np.degrees(v.number("Header.Source.L"))),
+        glat_deg=float(np.degrees(v.number("Header.Source.B"))),
+        vsource_kms=v.number("Header.Source.Velocity"),
+        velsys=v.integer("Header.Source.VelSys"),
+        az_deg=float(np.degrees(v.number("Header.Telescope.AzDesPos"))),
+        el_deg=float(np.degrees(v.number("Header.Telescope.ElDesPos"))),
+        obs_vel_kms=v.number("Header.Sky.ObsVel"),
+        bary_vel_kms=v.number("Header.Sky.BaryVel"),
+        integration_time_s=v.number("Header.Dcs.IntegrationTime", 0.0),
+        dump_time_s=v.number("Header.SpecBackend.DumpTime", 0.1),
+        tau=v.number("Header.Radiometer.Tau", float("nan")),
+        num_bands=num_bands,
+        num_pixels=v.integer(f"{rx}.NumPixels", 16),
+        tracking_beam=v.integer(f"{rx}.BeamSelected", -1),
+        line_freq_ghz=v.numbers(f"{rx}.LineFreq"),
+        sky_freq_ghz=v.numbers(f"{rx}.SkyFreq"),
+        line_offset_ghz=v.numbers(f"{rx}.LineOffset", (0.0, 0.0)),
+        sideband1_lo=tuple(int(x) for x in v.numbers(f"{rx}.SideBand1Lo", (0, 0))),
+        bandwidth_ghz=v.numbers("Header.SpecBackend.Bandwidth", (0.0, 0.0)),
+        map_coord_name=v.text("Header.Map.MapCoord", "") if obspgm == "Map" else "",
+        map_x_length_arcsec=v.number("Header.Map.XLength", 0.0) * ARCSEC_PER_RAD,
+        map_y_length_arcsec=v.number("Header.Map.YLength", 0.0) * ARCSEC_PER_RAD,
+        bs_beams=tuple(int(x) for x in v.numbers("Header.Bs.Beam", (-1, -1)))
+        if obspgm == "Bs"
+        else (),
+        utc_start=utc_start,
+    )
 
 
 def _wrap(angle: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -277,26 +302,39 @@ def read_series(path: str | Path, header: IfProcHeader | None = None) -> IfProcS
     path = Path(path)
     header = header or read_header(path)
     with _open(path) as ds:
-        v = _Vars(ds, path)
-        t = v.series("Data.TelescopeBackend.TelTime", len(ds.dimensions["time"]))
-        n = t.size
-        if n == 0:
-            raise RawDataError(path, "the time series is empty (no ifproc samples)")
-        if not np.all(np.isfinite(t)):
-            raise RawDataError(path, "Data.TelescopeBackend.TelTime holds NaN or Inf")
-        bufpos = v.series("Data.TelescopeBackend.BufPos", n).astype(int)
-        ra0, dec0 = np.radians(header.ra_deg), np.radians(header.dec_deg)
-        l0, b0 = np.radians(header.glon_deg), np.radians(header.glat_deg)
-        s = ARCSEC_PER_RAD
-        return IfProcSeries(
-            time=t,
-            bufpos=bufpos,
-            az_map=v.series("Data.TelescopeBackend.TelAzMap", n) * s,
-            el_map=v.series("Data.TelescopeBackend.TelElMap", n) * s,
-            ra_map=_wrap(v.series("Data.TelescopeBackend.SourceRaAct", n) - ra0) * np.cos(dec0) * s,
-            dec_map=(v.series("Data.TelescopeBackend.SourceDecAct", n) - dec0) * s,
-            l_map=_wrap(v.series("Data.TelescopeBackend.SourceLAct", n) - l0) * np.cos(b0) * s,
-            b_map=(v.series("Data.TelescopeBackend.SourceBAct", n) - b0) * s,
-            par_ang=v.series("Data.TelescopeBackend.ActParAng", n),
-            gal_ang=v.series("Data.TelescopeBackend.ActGalAng", n, default=0.0),
-        )
+        try:
+            return _series(_Vars(ds, path), path, header)
+        except MALFORMED as exc:
+            raise RawDataError(path, f"malformed ifproc time series ({exc!r})") from exc
+
+
+def _series(v: _Vars, path: Path, header: IfProcHeader) -> IfProcSeries:
+    name = "Data.TelescopeBackend.TelTime"
+    t = v.series(name, v._var(name).shape[0])
+    n = t.size
+    if n == 0:
+        raise RawDataError(path, "the time series is empty (no ifproc samples)")
+    if not np.all(np.isfinite(t)):
+        raise RawDataError(path, f"{name} holds NaN or Inf")
+    if np.any(np.diff(t) < 0):
+        k = int(np.flatnonzero(np.diff(t) < 0)[0]) + 1
+        raise RawDataError(path, f"{name} goes backwards at sample {k}")
+    bufpos = v.series("Data.TelescopeBackend.BufPos", n)
+    if not np.all(np.isfinite(bufpos)):
+        raise RawDataError(path, "Data.TelescopeBackend.BufPos holds NaN or Inf")
+    bufpos = bufpos.astype(int)
+    ra0, dec0 = np.radians(header.ra_deg), np.radians(header.dec_deg)
+    l0, b0 = np.radians(header.glon_deg), np.radians(header.glat_deg)
+    s = ARCSEC_PER_RAD
+    return IfProcSeries(
+        time=t,
+        bufpos=bufpos,
+        az_map=v.series("Data.TelescopeBackend.TelAzMap", n) * s,
+        el_map=v.series("Data.TelescopeBackend.TelElMap", n) * s,
+        ra_map=_wrap(v.series("Data.TelescopeBackend.SourceRaAct", n) - ra0) * np.cos(dec0) * s,
+        dec_map=(v.series("Data.TelescopeBackend.SourceDecAct", n) - dec0) * s,
+        l_map=_wrap(v.series("Data.TelescopeBackend.SourceLAct", n) - l0) * np.cos(b0) * s,
+        b_map=(v.series("Data.TelescopeBackend.SourceBAct", n) - b0) * s,
+        par_ang=v.series("Data.TelescopeBackend.ActParAng", n),
+        gal_ang=v.series("Data.TelescopeBackend.ActGalAng", n, default=0.0),
+    )

@@ -18,6 +18,8 @@ from numpy.typing import NDArray
 
 from ..constants import ROACH_TIME_OFFSET_S
 from ..errors import ObsNumError, RawDataError
+from .ifproc import MALFORMED
+from .nccheck import check_complete
 
 NINPUTS = 4
 _ROACH_NAME = re.compile(r"^roach(\d)_(\d+)_")
@@ -75,9 +77,10 @@ class RoachFile:
             raise RawDataError(path, "file name is not roachN_<obsnum>_...nc")
         if not path.exists():
             raise RawDataError(path, "file does not exist")
+        check_complete(path)
         try:
             ds = netCDF4.Dataset(path, "r")
-        except (OSError, RuntimeError) as exc:
+        except MALFORMED as exc:
             raise RawDataError(path, f"not a readable netCDF file ({exc})") from exc
         with ds:
             try:
@@ -89,6 +92,10 @@ class RoachFile:
                 shape = ds.variables["Data.Integrate.Data"].shape
             except KeyError as exc:
                 raise RawDataError(path, f"required variable {exc.args[0]} is missing") from None
+            except MALFORMED as exc:
+                raise RawDataError(path, f"malformed roach header ({exc!r})") from exc
+        if len(shape) != 2 or nchan <= 0:
+            raise RawDataError(path, f"Data has shape {shape}, numchannels is {nchan}")
         if shape[1] != nchan:
             raise RawDataError(path, f"Data has {shape[1]} channels, numchannels says {nchan}")
         if not (t.size == read_time.size == inputs.size == shape[0]):
@@ -96,11 +103,16 @@ class RoachFile:
         counts = [int(np.count_nonzero(inputs == k)) for k in range(NINPUTS)]
         if len(set(counts)) != 1:
             raise RawDataError(path, f"unequal dump counts per input {counts}")
+        if counts[0] == 0:
+            raise RawDataError(path, "holds no dumps of inputs 0..3")
         rows = np.stack([np.flatnonzero(inputs == k) for k in range(NINPUTS)], axis=1)
         first = rows[:, 0]
         dump_time = t[first] - read_time[first] + ROACH_TIME_OFFSET_S
         if not np.all(np.isfinite(dump_time)):
             raise RawDataError(path, "Data.Integrate.time or read_time holds NaN or Inf")
+        if np.any(np.diff(dump_time) <= 0):
+            k = int(np.flatnonzero(np.diff(dump_time) <= 0)[0]) + 1
+            raise RawDataError(path, f"dump times do not increase at dump {k}")
         return cls(path, int(match.group(1)), nchan, bw, dump_time, rows)
 
     @property
@@ -118,6 +130,6 @@ class RoachFile:
                 var = ds.variables["Data.Integrate.Data"]
                 var.set_auto_mask(False)
                 block = np.asarray(var[lo:hi], dtype=np.float32)
-        except (OSError, RuntimeError, IndexError) as exc:
+        except MALFORMED as exc:
             raise RawDataError(self.path, f"cannot read rows {lo}..{hi} ({exc})") from exc
         return block[sel - lo]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import mmap
 import os
 import re
 import warnings
@@ -37,8 +39,14 @@ def _field(name: str, tform: str) -> tuple:
     return (name, _CODES[code], (repeat,))
 
 
-def _native(arr: np.ndarray) -> np.ndarray:
-    """A native-byte-order copy (strings: stripped ``str``)."""
+_CHUNK_BYTES = 32 << 20
+"""Rows are read in chunks of about this size; their mapped pages are then released."""
+
+
+def _native(arr: np.ndarray, raw: bool = False) -> np.ndarray:
+    """A native-byte-order copy (strings: stripped ``str``); ``raw``: a copy as stored."""
+    if raw:
+        return arr.copy()
     if arr.dtype.kind == "S":
         return np.strings.strip(np.strings.decode(arr, "ascii", "replace"), " \0")
     return arr.astype(arr.dtype.newbyteorder("="))
@@ -75,7 +83,10 @@ class SDFITSReader:
     """Open an SDFITS file memory-mapped; read columns and ``DATA`` by row ranges.
 
     Columns come back in native byte order (string columns as stripped ``str`` arrays),
-    ``DATA`` as ``float32`` of shape ``(nrows, nchan)``. Use as a context manager.
+    ``DATA`` as ``float32`` of shape ``(nrows, nchan)``. Use as a context manager. Rows are
+    copied out chunk by chunk and the chunk's mapped pages are released from the process
+    right after (they stay in the page cache), so resident memory stays bounded whatever the
+    file size.
     """
 
     def __init__(
@@ -86,6 +97,7 @@ class SDFITSReader:
             raise SDFITSError(self.path, "no such SDFITS file")
         try:
             self.primary_header, self.header, data_offset = _headers(self.path)
+            _ = [card.value for card in self.header.cards]  # an unparsable card raises here
         except SDFITSError:
             raise
         except Exception as exc:  # astropy raises OSError, ValueError, ... for broken files
@@ -165,34 +177,75 @@ class SDFITSReader:
             return np.empty(0, dtype=self.dtype)
         return self._mm[start:stop]
 
+    def _chunks(self, start: int, stop: int | None) -> Iterator[tuple[int, int, np.ndarray]]:
+        """``(a, b, rows)`` of chunks covering ``start:stop``; pages released after each."""
+        stop = self.nrows if stop is None else stop
+        rows = self._rows(start, stop)
+        step = max(1, _CHUNK_BYTES // self.dtype.itemsize)
+        for a in range(0, rows.shape[0], step):
+            b = min(rows.shape[0], a + step)
+            yield a, b, rows[a:b]
+            self._release(start + a, start + b)
+
+    def _release(self, start: int, stop: int) -> None:
+        """Drop the mapped pages of rows ``start:stop`` from this process's resident set."""
+        mm = getattr(self._mm, "_mmap", None)
+        if mm is None or stop <= start or not hasattr(mm, "madvise"):
+            return
+        base = self.data_offset - self.data_offset % mmap.ALLOCATIONGRANULARITY
+        lo = self.data_offset - base + start * self.dtype.itemsize
+        hi = self.data_offset - base + stop * self.dtype.itemsize
+        lo -= lo % mmap.PAGESIZE
+        with contextlib.suppress(OSError, ValueError):  # only an optimisation
+            mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+
     # -- reading --------------------------------------------------------------------------
 
     def column(self, name: str, start: int = 0, stop: int | None = None) -> np.ndarray:
         """One column for rows ``start:stop`` (native byte order; strings stripped)."""
         if name not in self.column_names:
             raise SDFITSError(self.path, f"no column {name!r}")
-        return _native(self._rows(start, stop)[name])
+        return self.columns([name], start, stop)[name]
 
     def columns(
-        self, names: Sequence[str] | None = None, start: int = 0, stop: int | None = None
+        self,
+        names: Sequence[str] | None = None,
+        start: int = 0,
+        stop: int | None = None,
+        raw: bool = False,
     ) -> dict[str, np.ndarray]:
-        """Several columns (default: all but ``DATA``) for rows ``start:stop``."""
+        """Several columns (default: all but ``DATA``) for rows ``start:stop``.
+
+        ``raw`` returns the values as stored (big-endian, blank-padded bytes): the cheap way
+        to carry columns into an :class:`SDFITSWriter`.
+        """
         if names is None:
             names = [n for n in self.column_names if n != "DATA"]
         bad = [n for n in names if n not in self.column_names]
         if bad:
             raise SDFITSError(self.path, f"no columns {bad}")
-        rows = self._rows(start, stop)
-        return {n: _native(rows[n]) for n in names}
+        parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
+        for _, _, rows in self._chunks(start, stop):
+            for n in names:
+                parts[n].append(_native(rows[n], raw))
+        if not next(iter(parts.values()), [None]):  # no rows
+            rows = self._rows(start, stop)
+            return {n: _native(rows[n], raw) for n in names}
+        return {n: p[0] if len(p) == 1 else np.concatenate(p) for n, p in parts.items()}
 
     def data(
         self, start: int = 0, stop: int | None = None, out: np.ndarray | None = None
     ) -> np.ndarray:
         """``DATA`` of rows ``start:stop`` as native ``float32`` ``(n, nchan)``."""
-        src = self._rows(start, stop)["DATA"].reshape(-1, self.nchan)
+        n = (self.nrows if stop is None else stop) - start
         if out is None:
-            out = np.empty(src.shape, dtype=np.float32)
-        out[...] = src
+            out = np.empty((max(n, 0), self.nchan), dtype=np.float32)
+        if n <= 0:
+            out[...] = self._rows(start, stop)["DATA"].reshape(-1, self.nchan)
+            return out
+        flat = out.reshape(-1, self.nchan)
+        for a, b, rows in self._chunks(start, stop):
+            flat[a:b] = rows["DATA"].reshape(-1, self.nchan)
         return out
 
     def iter_dumps(

@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike
 
 from .. import __version__
 from ..constants import LMT_SITE_ELEV_M, LMT_SITE_LAT_DEG, LMT_SITE_LONG_DEG
+from .atomic import remove_stale_parts
 from .sdfits_columns import (
     DEFAULTS,
     SPEC,
@@ -126,6 +127,14 @@ def build_headers(
     return primary, table, columns
 
 
+def _full_width(arr: np.ndarray) -> bool:
+    """Every fixed-width byte string uses its full width (no ``ljust`` needed)."""
+    if arr.size == 0 or arr.dtype.itemsize == 0:
+        return True
+    width = arr.dtype.itemsize
+    return bool(np.ascontiguousarray(arr).reshape(-1).view(np.uint8)[width - 1 :: width].all())
+
+
 def _preallocate(fd: int, size: int) -> None:
     """Reserve ``size`` bytes (block allocation during writes is the slow part on ext4)."""
     if size and hasattr(os, "posix_fallocate"):
@@ -212,6 +221,7 @@ class SDFITSWriter:
 
         if not self.path.parent.is_dir():
             raise SDFITSError(self.path, "the output directory does not exist")
+        remove_stale_parts(self.path)
         fd, tmp = tempfile.mkstemp(
             dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".part"
         )
@@ -248,6 +258,8 @@ class SDFITSWriter:
         spec = SPEC[name]
         arr = np.asarray(value)
         if spec.code == "A":
+            if arr.dtype == spec.dtype and _full_width(arr):  # as stored (carried raw)
+                return arr
             if arr.dtype.kind not in "SU":
                 raise TypeError(f"{self.path}: column {name} needs strings, got {arr.dtype}")
             if arr.dtype.kind == "U":

@@ -22,6 +22,7 @@ from ..io.roach import RoachFile, find_roach_files, roach_inputs_for_bank
 from ..io.sdfits_columns import obsmode, spectral_axis_columns
 from ..io.sdfits_writer import SDFITSWriter
 from ..timeline import Timeline, build_timeline
+from ..validate import check_dump_clocks, flag_nonfinite
 from .obsmeta import obs_keywords
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ def ingest(data_lmt: str | Path, obsnum: int, bank: int, out: str | Path) -> Pat
     series = read_series(header.path, header)
     lay = bank_layout(header, bank, [b.roach for b in boards])
     map_coord = header.map_coord()
+    check_dump_clocks(header, series, boards)
     tl = build_timeline(series, boards, map_coord, header.dump_time_s)
     if tl.ndump == 0:
         raise RawDataError(boards[0].path, "no roach dump falls inside the ifproc time range")
@@ -148,6 +150,7 @@ def ingest(data_lmt: str | Path, obsnum: int, bank: int, out: str | Path) -> Pat
     beams = np.asarray(lay.beams, dtype=np.int16)
     pols = np.arange(npol, dtype=np.int16)
     polcode = np.asarray(POL_CODES[npol], dtype=np.int16)
+    nonfinite = np.zeros((len(boards), 4), dtype=np.int64)  # flagged spectra per board, input
     with SDFITSWriter(
         out,
         tl.ndump * nbeam * npol,
@@ -170,6 +173,7 @@ def ingest(data_lmt: str | Path, obsnum: int, bank: int, out: str | Path) -> Pat
                 beam_idx, pol_idx = np.nonzero(sel)
                 inputs = lay.source[beam_idx, pol_idx, 1].tolist()
                 spectra = board.read_dumps(tl.dumps[d0:d1, i], inputs)
+                nonfinite[i, inputs] += flag_nonfinite(spectra).sum(axis=0)
                 block[:, beam_idx, pol_idx, 0, :] = spectra
             shape = (nd, nbeam, npol)
 
@@ -190,4 +194,20 @@ def ingest(data_lmt: str | Path, obsnum: int, bank: int, out: str | Path) -> Pat
                 "CRVAL3": per_row(lat[d0:d1, :, None]),
             }
             writer.append(columns, block)
+        _report_nonfinite(obsnum, bank, boards, nonfinite, tl.ndump * nbeam * npol)
     return Path(out)
+
+
+def _report_nonfinite(
+    obsnum: int, bank: int, boards: list[RoachFile], counts: NDArray, total: int
+) -> None:
+    """Log how many spectra were flagged for NaN/Inf counts; stop if none is left."""
+    if not counts.any():
+        return
+    where = ", ".join(
+        f"{boards[i].path.name} input {k}: {counts[i, k]}" for i, k in np.argwhere(counts)
+    )
+    if counts.sum() >= total:
+        raise ObsNumError(obsnum, f"bank {bank}: every spectrum holds NaN or Inf ({where})")
+    log.warning("ObsNum %d bank %d: %d of %d spectra hold NaN/Inf counts and are flagged "
+                "(NaN): %s", obsnum, bank, counts.sum(), total, where)  # fmt: skip

@@ -15,7 +15,7 @@ from ..spectral import SpectralAxis
 CARRIED = (
     "OBSNUM", "CALOBSN", "OBSPGM", "OBSGOAL", "BANK", "MAPCOORD", "SRCNAME", "SRCXPOS",
     "SRCYPOS", "VSOURCE", "VELSYS", "RESTFRQ", "SKYFREQ", "DFDC", "LINEOFF", "NCHAN0",
-    "CHAN0", "DUMPTIME", "TRACKBM", "ELDES", "OBSSTART", "XLENGTH", "YLENGTH",
+    "CHAN0", "DUMPTIME", "TRACKBM", "ELDES", "OBSSTART", "XLENGTH", "YLENGTH", "BSBEAMS",
 )  # fmt: skip
 
 
@@ -49,6 +49,7 @@ def obs_keywords(
         "OBSSTART": (header.date_obs, "UTC start of the observation"),
         "XLENGTH": (header.map_x_length_arcsec, "[arcsec] map length in x"),
         "YLENGTH": (header.map_y_length_arcsec, "[arcsec] map length in y"),
+        "BSBEAMS": (",".join(map(str, header.bs_beams)), "Bs: beam on source in ON, in REF"),
     }
 
 

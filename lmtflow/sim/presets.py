@@ -279,7 +279,8 @@ def _demo() -> dict[str, Any]:
     }
 
 
-def _bench() -> dict[str, Any]:
+def _bench(scale: float = 1.0) -> dict[str, Any]:
+    """The bench map; ``scale`` multiplies its ON dumps (slower scan, same map and cube)."""
     return {
         "sessions": [
             {
@@ -336,7 +337,7 @@ def _bench() -> dict[str, Any]:
                             "ystep": 0.7,
                             "xramp_arcsec": 20,
                             "yramp_arcsec": 20,
-                            "scan_rate_arcsec_s": 36,
+                            "scan_rate_arcsec_s": 36 / scale,
                             "rows_per_scan": 10,
                             "turnaround_s": 1.8,
                             "ref_s": 10.1,
@@ -401,10 +402,14 @@ PRESETS = {
 }
 
 
-def preset_config(name: str) -> dict[str, Any]:
-    """A fresh copy of a preset's config dict."""
+def preset_config(name: str, scale: float = 1.0) -> dict[str, Any]:
+    """A fresh copy of a preset's config dict (``scale``: bench only, x the ON dumps)."""
     if name not in PRESETS:
         raise ConfigError(f"unknown simulator preset {name!r}; valid: {sorted(PRESETS)}")
+    if scale != 1.0:
+        if name != "bench":
+            raise ConfigError(f"preset {name!r} has no scale option (only 'bench')")
+        return _bench(scale)
     return copy.deepcopy(PRESETS[name]())
 
 
@@ -419,8 +424,9 @@ def simulate_preset(
     seed: int = 0,
     truth_dir: str | Path | None = None,
     dtype: str | None = None,
+    scale: float = 1.0,
 ) -> SimulationResult:
     """Simulate a named preset into ``out_dir`` (truth in ``<out_dir>_truth`` by default)."""
     return simulate(
-        preset_config(name), out_dir, seed=seed, truth_dir=truth_dir, dtype=dtype, name=name
+        preset_config(name, scale), out_dir, seed=seed, truth_dir=truth_dir, dtype=dtype, name=name
     )

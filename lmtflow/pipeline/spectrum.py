@@ -1,0 +1,93 @@
+"""Spectrum: baselined SDFITS of a Ps or Bs ObsNum -> spectrum FITS and ASCII table.
+
+The FITS primary HDU is the final spectrum with a VRAD axis; extension BEAMS holds each
+selected beam and polarisation (spectrum, Tsys, RMS), extension BLOCKS the spectrum of every
+ON block (LMTOY's per-block spectra, without its ``--block -1`` crash).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..baseline import window_mask
+from ..errors import ProductError
+from ..io.sdfits_reader import SDFITSReader
+from ..io.spectrum_fits import spectrum_header, write_spectrum_ascii, write_spectrum_fits
+from ..spectra import beam_spectra, combine_beams, on_blocks, window_rms
+
+
+def _bs_beams(text: str) -> tuple[int, int] | None:
+    parts = [int(x) for x in str(text).split(",") if x.strip()]
+    return (parts[0], parts[1]) if len(parts) == 2 and min(parts) >= 0 else None
+
+
+def make_spectrum(
+    base_sdfits: str | Path, fits_out: str | Path, ascii_out: str | Path, params: dict
+) -> tuple[Path, Path]:
+    """Average the baselined spectra of one Ps/Bs ObsNum and bank into its spectrum products."""
+    with SDFITSReader(base_sdfits) as r:
+        hdr = r.header
+        per = r.rows_per_dump
+        cols = r.columns(["FDNUM", "PLNUM", "RMS", "TSYS", "INTNUM"])
+        data = r.data().astype(np.float64)
+    obspgm = str(hdr["OBSPGM"]).strip()
+    beams, pols = cols["FDNUM"][:per], cols["PLNUM"][:per]
+    chosen = [b for b in params["pix_list"] if b in beams]
+    if not chosen:
+        raise ProductError(
+            f"{base_sdfits}: none of the beams {params['pix_list']} is in the data "
+            f"(beams {sorted(set(beams.tolist()))})"
+        )
+    block = on_blocks(cols["INTNUM"][::per])
+    bs = beam_spectra(data, cols["RMS"], beams, pols, block, chosen)
+    final, per_block = combine_beams(bs, obspgm, _bs_beams(hdr.get("BSBEAMS", "")))
+    nchan = final.size
+    velocity = float(hdr["VELO0"]) + np.arange(nchan) * float(hdr["DVDC"])
+    window = window_mask(velocity, params["b_regions"])
+    tsys_rows = cols["TSYS"].reshape(-1, per)
+    tsys_beam = {
+        (b, p): float(np.mean(tsys_rows[:, i]))
+        for i, (b, p) in enumerate(zip(beams, pols, strict=True))
+    }  # noqa: E501
+    tsys = float(np.mean([tsys_beam[(b, p)] for b, p in zip(bs.beams, bs.pols, strict=True)]))
+    rms = window_rms(final, window)
+    specsys = "LSRK" if int(hdr["VELSYS"]) == 0 else "BARYCENT"
+    header = spectrum_header(
+        float(hdr["VELO0"]), float(hdr["DVDC"]), float(hdr["RESTFRQ"]), specsys,
+        {
+            "OBJECT": str(hdr["SRCNAME"]), "INSTRUME": str(hdr["INSTRUME"]),
+            "OBSNUMS": str(int(hdr["OBSNUM"])), "OBSPGM": obspgm, "BANK": int(hdr["BANK"]),
+            "DATE-OBS": str(hdr["OBSSTART"]), "VLSR": (float(hdr["VSOURCE"]), "km/s"),
+            "TSYS": (tsys, "[K] mean Tsys of the beams used"),
+            "RMS": (rms, "[K] rms in the baseline windows"),
+            "NBLOCK": (per_block.shape[0], "ON blocks"),
+            "BEAMS": ",".join(str(b) for b in chosen),
+        },
+    )  # fmt: skip
+    beam_names = [f"b{b}p{p}" for b, p in zip(bs.beams, bs.pols, strict=True)]
+    write_spectrum_fits(
+        fits_out, final, header,
+        {
+            "BEAMS": {
+                "BEAM": bs.beams.astype(np.int32), "POL": bs.pols.astype(np.int32),
+                "TSYS": np.array([tsys_beam[(b, p)] for b, p in zip(bs.beams, bs.pols, strict=True)]),  # noqa: E501
+                "RMS": np.array([window_rms(s, window) for s in bs.spectra]),
+                "SPECTRUM": bs.spectra,
+            },
+            "BLOCKS": {
+                "BLOCK": np.arange(per_block.shape[0], dtype=np.int32),
+                "RMS": np.array([window_rms(s, window) for s in per_block]),
+                "SPECTRUM": per_block,
+            },
+        },
+        params,
+    )  # fmt: skip
+    comments = [
+        f"{hdr['SRCNAME']} ObsNum {int(hdr['OBSNUM'])} bank {int(hdr['BANK'])} {obspgm}",
+        f"beams {chosen}; Ta* in K; rms {rms:.4f} K; rest frequency {float(hdr['RESTFRQ']):.0f} Hz",
+    ]
+    write_spectrum_ascii(ascii_out, velocity, final, tsys,
+                         dict(zip(beam_names, bs.spectra, strict=True)), comments)  # fmt: skip
+    return Path(fits_out), Path(ascii_out)

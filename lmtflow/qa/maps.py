@@ -1,0 +1,157 @@
+"""Maps made from a gridded cube: moment 0 and 1, peak, rms, radiometer noise; written as FITS.
+
+The line window is every channel outside the baseline windows; the rms is the scatter over
+the baseline-window channels of each pixel. The radiometer map is the noise the gridder's
+weights give for ``sigma = Tsys / sqrt(channel width * dump time)`` per spectrum.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+from numpy.typing import NDArray
+
+from ..baseline import window_mask
+from ..gridding import GridGeometry, expected_noise_map
+from ..io.cube import write_plane
+from ..io.sdfits_reader import SDFITSReader
+from ..kernels import Kernel
+from .beams import grid_selection
+
+PLANES = {"mom0": "K km/s", "mom1": "km/s", "peak": "K", "rms": "K", "radiometer": "K"}
+CLIP_SIGMA = 3.0
+
+
+@dataclass
+class CubeData:
+    """A cube ``(nchan, ny, nx)`` (K, NaN blanks), its weight map, header and axes."""
+
+    cube: NDArray[np.float32]
+    weight: NDArray[np.float32]
+    header: fits.Header
+    velocity: NDArray[np.float64]
+    geometry: GridGeometry
+
+    @property
+    def dv(self) -> float:
+        """Channel width (km/s, positive)."""
+        return abs(float(self.header["CDELT3"])) / 1e3
+
+    @property
+    def center_pixel(self) -> tuple[int, int]:
+        """0-based ``(row, column)`` of the map centre (offset 0, 0)."""
+        return int(round(self.geometry.crpix_y - 1)), int(round(self.geometry.crpix_x - 1))
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """``imshow`` extent (arcsec offsets, east to the left) of a plane in FITS order."""
+        g = self.geometry
+        x, y = g.x_offsets(), g.y_offsets()
+        h = g.cell / 2
+        return (x[0] + h, x[-1] - h, y[0] - h, y[-1] + h)
+
+
+def read_cube(cube_path: str | Path, weight_path: str | Path) -> CubeData:
+    """Load a cube and weight map written by ``lmtflow.io.cube``."""
+    with fits.open(cube_path) as hdul:
+        header = hdul[0].header.copy()
+        cube = np.asarray(hdul[0].data, dtype=np.float32)
+    weight = np.asarray(fits.getdata(weight_path), dtype=np.float32)
+    chan = np.arange(cube.shape[0]) + 1 - float(header["CRPIX3"])
+    velocity = (float(header["CRVAL3"]) + chan * float(header["CDELT3"])) / 1e3
+    geometry = GridGeometry(
+        cell=abs(float(header["CDELT2"])) * 3600.0,
+        nx=int(header["NAXIS1"]),
+        ny=int(header["NAXIS2"]),
+        crpix_x=float(header["CRPIX1"]),
+        crpix_y=float(header["CRPIX2"]),
+    )
+    return CubeData(cube, weight, header, velocity, geometry)
+
+
+def channel_masks(velocity: NDArray, b_regions: Any) -> tuple[NDArray, NDArray]:
+    """``(window, line)`` channel masks: baseline windows, and every other channel."""
+    window = window_mask(velocity, b_regions)
+    return window, ~window
+
+
+def moment_planes(data: CubeData, b_regions: Any, clip: float = CLIP_SIGMA) -> dict[str, NDArray]:
+    """mom0 (K km/s), mom1 (km/s), peak (K) over the line window; rms (K) over the windows.
+
+    mom1 uses the line channels above ``clip`` x rms and is blank where mom0 is below
+    ``clip`` times its own noise.
+    """
+    window, line = channel_masks(data.velocity, b_regions)
+    cube = data.cube
+    blank = ~np.isfinite(cube).any(axis=0)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN (blank) pixels
+        rms = np.nanstd(cube[window], axis=0)
+        seg = cube[line]
+        mom0 = np.nansum(seg, axis=0) * data.dv
+        peak = np.nanmax(seg, axis=0)
+        bright = np.where(seg > clip * rms, seg, 0.0)
+        v = data.velocity[line][:, None, None]
+        mom1 = np.nansum(bright * v, axis=0) / np.nansum(bright, axis=0)
+        mom0_noise = rms * data.dv * np.sqrt(line.sum())
+        mom1[~(mom0 > clip * mom0_noise) | ~np.isfinite(mom1)] = np.nan
+    planes = {"mom0": mom0, "mom1": mom1, "peak": peak, "rms": rms}
+    for plane in planes.values():
+        plane[blank] = np.nan
+    return {k: v.astype(np.float32) for k, v in planes.items()}
+
+
+def radiometer_plane(
+    base_sdfits: str | Path, grid_params: dict[str, Any], geometry: GridGeometry
+) -> NDArray[np.float32]:
+    """Expected noise (K) per cell for the gridder's weights and each spectrum's Tsys."""
+    with SDFITSReader(base_sdfits) as r:
+        cols = r.columns(["FDNUM", "LMTXOFF", "LMTYOFF", "RMS", "TSYS", "EXPOSURE"])
+        df = abs(float(r.header["DFDC"]))
+        obsnum = int(r.header["OBSNUM"])
+    keep = grid_selection(cols["RMS"], cols["FDNUM"], grid_params, obsnum)
+    rms = np.where(keep, cols["RMS"], 1.0).astype(np.float64)
+    rho = 1.0 / rms**2 if int(grid_params.get("noise_sigma", 1)) == 1 else np.ones_like(rms)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sigma = cols["TSYS"] / np.sqrt(df * cols["EXPOSURE"])
+    kernel = Kernel.from_otf_select(
+        int(grid_params["otf_select"]), grid_params["otf_a"], grid_params["otf_b"],
+        grid_params["otf_c"],
+    )  # fmt: skip
+    noise = expected_noise_map(
+        cols["LMTXOFF"], cols["LMTYOFF"], np.where(keep, rho, 0.0), np.where(keep, sigma, 0.0),
+        geometry, float(grid_params["resolution"]), kernel, float(grid_params["rmax"]),
+        int(grid_params["edge"]),
+    )  # fmt: skip
+    return np.asarray(noise, dtype=np.float32)
+
+
+def write_planes(data: CubeData, planes: dict[str, NDArray], paths: dict[str, str | Path]) -> None:
+    """Write each plane of ``planes`` named in ``paths`` as a 2-D FITS map with the cube's WCS."""
+    h = data.header
+    frame = "GALACTIC" if str(h["CTYPE1"]).startswith("GLON") else "RADEC"
+    beam = float(h["BMAJ"]) * 3600.0 if "BMAJ" in h else None
+    for name, path in paths.items():
+        write_plane(
+            path, planes[name], data.geometry, center_lon_deg=float(h["CRVAL1"]),
+            center_lat_deg=float(h["CRVAL2"]), bunit=PLANES[name], frame=frame,
+            beam_fwhm_arcsec=beam, instrument=h.get("INSTRUME"), object_name=h.get("OBJECT"),
+            date_obs=h.get("DATE-OBS"), history=[f"lmtflow QA {name} map of the cube"],
+            extra={"OBSNUMS": h.get("OBSNUMS", "")},
+        )  # fmt: skip
+
+
+@dataclass
+class MapQA:
+    """What the map plots draw: the cube, its planes (incl. ``radiometer``), the baseline
+    windows and a label for titles (``bank 0``)."""
+
+    data: CubeData
+    planes: dict[str, NDArray]
+    b_regions: list
+    label: str

@@ -1,0 +1,197 @@
+"""QA numbers of one product (LMTOY's rc results, ``QAC_STATS``, bad beams and birdies).
+
+Everything returned is JSON-ready (plain floats, ints, lists and dicts).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .beams import BeamSummary
+from .maps import CubeData, channel_masks
+from .stats import high_outliers, qac_line, qac_stats, robust_sigma, running_median
+
+BAD_BEAM_SIGMA = 5.0
+BIRDIE_SIGMA = 6.0  # the MAD-based scores have heavier tails than a Gaussian
+MIN_BIRDIE_ROWS = 16
+SPIKE_WIDTH = 5  # birdies up to 2 channels wide
+BIRDIE_WIDTH = 9
+
+
+def _num(value: Any) -> float | None:
+    """A finite float, or None (JSON null) for NaN and infinities."""
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def bad_beams(rms: NDArray, beams: NDArray, nsigma: float = BAD_BEAM_SIGMA) -> list[int]:
+    """Beams with a feed whose median RMS (``rms`` is ``(ntime, nfeed)``) exceeds the feeds'
+    median by ``nsigma`` robust sigmas, or that has no finite positive RMS at all (LMTOY's
+    ``pix_list`` suggestion)."""
+    with np.errstate(invalid="ignore"):
+        rms = np.where(np.isfinite(rms) & (rms > 0), rms, np.nan)
+    per_feed = np.full(rms.shape[1], np.nan)
+    has = np.isfinite(rms).any(axis=0)
+    per_feed[has] = np.nanmedian(rms[:, has], axis=0)
+    return sorted({int(b) for b in np.asarray(beams)[high_outliers(per_feed, nsigma)]})
+
+
+def _zscore(values: NDArray) -> NDArray:
+    """How far each channel stands above the running median of its neighbours, in robust
+    sigmas of the whole row (per feed)."""
+    excess = values - running_median(values, BIRDIE_WIDTH)
+    return excess / np.asarray(robust_sigma(excess, axis=-1))[..., None]
+
+
+def birdie_scores(waterfall: NDArray) -> NDArray:
+    """Per feed and channel ``(nfeed, nchan)``: the larger of two robust z-scores of the
+    waterfall ``(ntime, nfeed, nchan)`` minus its running median over ``SPIKE_WIDTH``
+    channels (a broad line cancels, neighbours of a spike stay clean): its mean over time
+    (steady birdies) and its scatter over time (birdies that come and go)."""
+    w = np.asarray(waterfall, dtype=float)
+    hp = w - running_median(w, SPIKE_WIDTH)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # edge channels and dead feeds
+        steady = _zscore(np.nanmean(hp, axis=0))  # positive spikes only
+        varying = _zscore(np.asarray(robust_sigma(hp, axis=0)))
+    scores = np.fmax(steady, varying)
+    edge = SPIKE_WIDTH // 2  # the running median is one-sided there
+    scores[:, :edge] = scores[:, scores.shape[1] - edge :] = np.nan
+    return scores
+
+
+def find_birdies(
+    waterfall: NDArray, channels: NDArray, beams: NDArray, nsigma: float = BIRDIE_SIGMA
+) -> list[dict[str, Any]]:
+    """Channels whose :func:`birdie_scores` exceed ``nsigma``: ``[{"channel", "beams"}]``.
+
+    ``channels`` are the original channel numbers (what the ``birdies`` parameter takes).
+    With fewer than ``MIN_BIRDIE_ROWS`` time rows nothing can be told and none are reported.
+    """
+    if waterfall.shape[0] < MIN_BIRDIE_ROWS:
+        return []
+    hit = np.nan_to_num(birdie_scores(waterfall)) > nsigma
+    out = []
+    for c in np.flatnonzero(hit.any(axis=0)):
+        out.append({"channel": int(channels[c]),
+                    "beams": sorted({int(b) for b in beams[hit[:, c]]})})  # fmt: skip
+    return out
+
+
+def spectra_numbers(summary: BeamSummary) -> dict[str, Any]:
+    """How many spectra the gridder uses and rejects, in total and per feed."""
+    rms, used = summary.rms, summary.used
+    pix = summary.params.get("pix_list", summary.beams)
+    if isinstance(pix, dict):
+        pix = pix[str(summary.header.get("OBSNUM"))]
+    in_list = np.isin(summary.beams, list(pix))
+    finite = np.isfinite(rms) & (rms > 0)
+    per_feed = []
+    for i, label in enumerate(summary.labels):
+        f = finite[:, i]
+        per_feed.append({
+            "feed": label, "beam": int(summary.beams[i]), "used": int(used[:, i].sum()),
+            "rejected": int((~used[:, i]).sum()),
+            "rms_median_K": _num(np.median(rms[f, i])) if f.any() else None,
+            "tsys_median_K": _num(np.nanmedian(summary.tsys[:, i])),
+        })  # fmt: skip
+    return {
+        "total": int(used.size),
+        "used": int(used.sum()),
+        "rejected": int((~used).sum()),
+        "rejected_pix_list": int((~in_list).sum() * rms.shape[0]),
+        "rejected_nonfinite": int((~finite[:, in_list]).sum()),
+        "rejected_rms_cut": int((finite[:, in_list] & ~used[:, in_list]).sum()),
+        "per_feed": per_feed,
+    }
+
+
+def observation_numbers(summary: BeamSummary) -> dict[str, Any]:
+    """The header-table values of one ObsNum and bank."""
+    h = summary.header
+    return {
+        "project": h.get("PROJID"),
+        "source": h.get("SRCNAME"),
+        "obsnum": h.get("OBSNUM"),
+        "calobsnum": h.get("CALOBSN"),
+        "date_obs": h.get("OBSSTART"),
+        "receiver": h.get("INSTRUME"),
+        "mode": h.get("OBSPGM"),
+        "bank": h.get("BANK"),
+        "restfreq_GHz": _num(h.get("RESTFRQ", np.nan)) and h["RESTFRQ"] / 1e9,
+        "skyfreq_GHz": _num(h.get("SKYFREQ", np.nan)) and h["SKYFREQ"] / 1e9,
+        "vlsr_kms": _num(h.get("VSOURCE", np.nan)),
+        "channel_kms": _num(abs(h.get("DVDC", np.nan))),
+        "inttime_s": _num(h.get("INTTIME", np.nan)),
+        "tsys_K": _num(np.nanmedian(summary.tsys)) if np.isfinite(summary.tsys).any() else None,
+        "nfeed": len(summary.beams),
+    }
+
+
+def beam_numbers(summary: BeamSummary) -> dict[str, Any]:
+    """QA numbers from the spectra: observation, spectra used/rejected, bad beams, birdies."""
+    return {
+        "observation": observation_numbers(summary),
+        "spectra": spectra_numbers(summary),
+        "bad_beams": bad_beams(summary.rms, summary.beams),
+        "birdies": find_birdies(summary.waterfall, summary.channels, summary.beams),
+    }
+
+
+def central_box(shape: tuple[int, int]) -> tuple[slice, slice]:
+    """The middle half of each axis of a plane (LMTOY's "central 50%")."""
+    ny, nx = shape
+    return slice(ny // 4, ny - ny // 4), slice(nx // 4, nx - nx // 4)
+
+
+def cube_numbers(
+    data: CubeData, planes: dict[str, NDArray], b_regions: Any, label: str
+) -> dict[str, Any]:
+    """Noise statistics of the cube (baseline-window channels), centre rms, rms/radiometer."""
+    window, _ = channel_masks(data.velocity, b_regions)
+    noise = data.cube[window]
+    box = central_box(noise.shape[1:])
+    full = qac_stats(noise)
+    centre = qac_stats(noise[:, box[0], box[1]])
+    row, col = data.center_pixel
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = planes["rms"] / planes["radiometer"]
+    ratio_stats = qac_stats(ratio[box])
+    peak = planes["peak"]
+    out: dict[str, Any] = {
+        "rms_center_mK": _num(1e3 * np.nanmedian(planes["rms"][box])),
+        "rms_center_pixel_mK": _num(1e3 * planes["rms"][row, col]),
+        "radiometer_center_mK": _num(1e3 * np.nanmedian(planes["radiometer"][box])),
+        "rms_radiometer_ratio": _num(np.nanmedian(ratio[box])),
+        "peak_K": _num(np.nanmax(peak)) if np.isfinite(peak).any() else None,
+        "mom0_max_Kkms": _num(np.nanmax(planes["mom0"])) if np.isfinite(peak).any() else None,
+        "nspec_gridded": int(data.header.get("NSPEC", 0)),
+        "qac_stats": {"cube": full, "center": centre, "rms_radiometer": ratio_stats},
+        "qac_lines": [
+            qac_line(f"{label} cube", full),
+            qac_line(f"{label} center", centre),
+            qac_line(f"{label} rms/radiometer", ratio_stats),
+        ],  # fmt: skip
+    }
+    if np.isfinite(peak).any():
+        j, i = np.unravel_index(np.nanargmax(peak), peak.shape)
+        out["peak_offset_arcsec"] = [float(data.geometry.x_offsets()[i]),
+                                     float(data.geometry.y_offsets()[j])]  # fmt: skip
+    return json_clean(out)
+
+
+def json_clean(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by None, recursively."""
+    if isinstance(value, dict):
+        return {k: json_clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_clean(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return _num(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

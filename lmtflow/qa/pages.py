@@ -1,0 +1,184 @@
+"""Static summary pages: ``README.html`` per ObsNum (or combination) and the project index.
+
+Pages are self-contained HTML (inline style, no scripts, no network) with relative links, so
+the work tree can be copied, zipped or served as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from ..io.atomic import atomic_path
+from .registry import THUMBNAIL, plots_for
+
+STYLE = """
+body{font-family:sans-serif;margin:1.5em;max-width:1300px;color:#222}
+table{border-collapse:collapse;margin:.5em 0}
+td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left;vertical-align:top}
+th{background:#eef}
+figure{display:inline-block;margin:.5em;width:46%;vertical-align:top}
+figure img{width:100%;border:1px solid #ccc}
+figcaption{font-size:90%;color:#444}
+pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:85%}
+img.thumb{width:160px}
+.warn{color:#a00;font-weight:bold}
+"""
+
+
+@dataclass
+class Section:
+    """One product (ObsNum or combination, one bank) on a page."""
+
+    qa: Path
+    plots: dict[str, Path]
+    files: list[Path] = field(default_factory=list)
+
+    def numbers(self) -> dict[str, Any]:
+        return json.loads(Path(self.qa).read_text())
+
+
+def _rel(target: str | Path, page: str | Path) -> str:
+    """URL of ``target`` relative to the directory of ``page`` (forward slashes, escaped)."""
+    rel = os.path.relpath(Path(target).resolve(), Path(page).resolve().parent)
+    return escape(Path(rel).as_posix(), quote=True)
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    if isinstance(value, list):
+        return ", ".join(_fmt(v) for v in value) if value else "none"
+    return escape(str(value))
+
+
+def _table(rows: Sequence[Sequence[str]], head: Sequence[str] | None = None) -> str:
+    out = ["<table>"]
+    if head:
+        out.append("<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>")
+    for row in rows:
+        out.append("<tr><th>" + row[0] + "</th>" + "".join(f"<td>{c}</td>" for c in row[1:]))
+    return "\n".join(out) + "\n</table>"
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
+            f"<h1>{escape(title)}</h1>\n{body}\n</body></html>\n")  # fmt: skip
+
+
+def _write(out: str | Path, text: str) -> Path:
+    with atomic_path(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(out)
+
+
+HEADER_ROWS = (
+    ("Source", "source"), ("ObsNum", "obsnum"), ("CalObsNum", "calobsnum"),
+    ("Date (UTC)", "date_obs"), ("Receiver", "receiver"), ("Mode", "mode"),
+    ("Integration time (s)", "inttime_s"), ("Tsys (K, median)", "tsys_K"),
+    ("Rest frequency (GHz)", "restfreq_GHz"), ("Project", "project"),
+)  # fmt: skip
+
+
+def _header_table(numbers: Sequence[dict[str, Any]]) -> str:
+    obs = [n.get("observation", {}) for n in numbers]
+    head = ["", *(f"bank {o.get('bank', i)}" for i, o in enumerate(obs))]
+    rows = [[label, *(_fmt(o.get(key), 6) for o in obs)] for label, key in HEADER_ROWS]
+    return _table(rows, head)
+
+
+def _qa_table(n: dict[str, Any]) -> str:
+    cube, spectra = n.get("cube", {}), n.get("spectra", {})
+    bad = n.get("bad_beams", [])
+    birdies = [b["channel"] for b in n.get("birdies", [])]
+    rows = [
+        ["RMS, centre (mK)", _fmt(cube.get("rms_center_mK"))],
+        ["Radiometer RMS, centre (mK)", _fmt(cube.get("radiometer_center_mK"))],
+        ["RMS / radiometer", _fmt(cube.get("rms_radiometer_ratio"), 3)],
+        ["Peak (K)", _fmt(cube.get("peak_K"))],
+        ["Spectra used / rejected", f"{_fmt(spectra.get('used'))} / {_fmt(spectra.get('rejected'))}"
+         f" (rms_cut {_fmt(spectra.get('rejected_rms_cut'))}, pix_list "
+         f"{_fmt(spectra.get('rejected_pix_list'))}, non-finite "
+         f"{_fmt(spectra.get('rejected_nonfinite'))})"],
+        ["Suggested bad beams", f"<span class=\"warn\">{_fmt(bad)}</span>" if bad else "none"],
+        ["Birdie channels", f"<span class=\"warn\">{_fmt(birdies)}</span>" if birdies else "none"],
+    ]  # fmt: skip
+    lines = "\n".join(escape(x) for x in cube.get("qac_lines", []))
+    return _table(rows) + (f"\n<pre>{lines}</pre>" if lines else "")
+
+
+def _section(s: Section, page: Path) -> str:
+    n = s.numbers()
+    bank = n.get("observation", {}).get("bank", "")
+    parts = [f"<h2 id=\"bank{bank}\">Bank {escape(str(bank))}</h2>", "<h3>QA numbers</h3>",
+             _qa_table(n), "<h3>Plots</h3>"]  # fmt: skip
+    for plot in plots_for(n.get("kind", "map")):
+        if plot.name in s.plots:
+            url, cap = _rel(s.plots[plot.name], page), escape(plot.caption)
+            parts.append(f"<figure><a href=\"{url}\"><img src=\"{url}\" alt=\"{cap}\"></a>"
+                         f"<figcaption>{cap}</figcaption></figure>")  # fmt: skip
+    parts.append("<h3>Parameters used</h3>")
+    for step, values in n.get("params", {}).items():
+        text = escape(json.dumps(values, indent=1, sort_keys=True))
+        parts.append(f"<details><summary>{escape(step)}</summary><pre>{text}</pre></details>")
+    parts.append("<h3>Product files</h3><ul>")
+    for f in [s.qa, *s.files]:
+        size = Path(f).stat().st_size / 1e6 if Path(f).exists() else 0.0
+        parts.append(f"<li><a href=\"{_rel(f, page)}\">{escape(Path(f).name)}</a> "
+                     f"({size:.2f} MB)</li>")  # fmt: skip
+    parts.append("</ul>")
+    return "\n".join(parts)
+
+
+def product_page(out: str | Path, title: str, sections: Sequence[Section],
+                 index: str | Path | None = None) -> Path:  # fmt: skip
+    """Write the summary page of one ObsNum or combination (one section per bank)."""
+    out = Path(out)
+    body = [f'<p><a href="{_rel(index, out)}">project index</a></p>'] if index else []
+    body.append(_header_table([s.numbers() for s in sections]))
+    body += [_section(s, out) for s in sections]
+    return _write(out, _page(title, "\n".join(body)))
+
+
+@dataclass
+class IndexEntry:
+    """One ObsNum or combination on the project index: its page and its sections."""
+
+    page: Path
+    sections: list[Section]
+
+
+INDEX_HEAD = ("ObsNum", "bank", "source", "date (UTC)", "rest freq (GHz)", "int time (s)",
+              "Tsys (K)", "RMS (mK)", "RMS/radiometer", "bad beams", "birdies", "plot")  # fmt: skip
+
+
+def project_index(out: str | Path, project: str, entries: Sequence[IndexEntry]) -> Path:
+    """Write the project index: one row per ObsNum (or combination) and bank."""
+    out = Path(out)
+    rows = []
+    for e in entries:
+        for s in e.sections:
+            n = s.numbers()
+            o, cube = n.get("observation", {}), n.get("cube", {})
+            obsnums = n.get("obsnums") or [o.get("obsnum")]
+            name = "+".join(str(x) for x in obsnums)
+            thumb = s.plots.get(THUMBNAIL.get(n.get("kind", "map"), ""))
+            link = f'<a href="{_rel(e.page, out)}">'
+            img = (f"{link}<img class=\"thumb\" src=\"{_rel(thumb, out)}\" alt=\"{escape(name)}\">"
+                   "</a>") if thumb else ""  # fmt: skip
+            rows.append([f"{link}{escape(name)}</a>", _fmt(o.get("bank")),
+                         _fmt(o.get("source")), _fmt(o.get("date_obs")),
+                         _fmt(o.get("restfreq_GHz"), 7), _fmt(o.get("inttime_s")),
+                         _fmt(o.get("tsys_K"), 3), _fmt(cube.get("rms_center_mK"), 3),
+                         _fmt(cube.get("rms_radiometer_ratio"), 3), _fmt(n.get("bad_beams", [])),
+                         str(len(n.get("birdies", []))), img])  # fmt: skip
+    body = _table(rows, INDEX_HEAD)
+    return _write(out, _page(f"Project {project}", body))

@@ -1,0 +1,149 @@
+"""QA plots of a gridded map: weight, moments, peak, rms, radiometer, noise histogram, spectrum."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, Rectangle
+
+from .maps import MapQA, channel_masks
+from .numbers import central_box
+from .plotting import figure, offset_axes, robust_limits
+from .stats import robust_sigma, sratio
+
+FRAMES = {"GLON": "GALACTIC"}
+
+
+def _title(q: MapQA, what: str) -> str:
+    h = q.data.header
+    return f"{what}: {h.get('OBJECT', '')}  ObsNum {h.get('OBSNUMS', '')}  {q.label}"
+
+
+def _frame(q: MapQA) -> str:
+    return FRAMES.get(str(q.data.header["CTYPE1"])[:4], "RADEC")
+
+
+def _image(fig: Figure, ax: Axes, q: MapQA, plane: np.ndarray, unit: str, cmap: str = "viridis",
+           limits: tuple[float, float] | None = None) -> None:  # fmt: skip
+    """A plane in offset coordinates with a colour bar and the beam in the lower-left corner."""
+    lo, hi = limits or robust_limits(plane, 0.5, 99.8)
+    im = ax.imshow(plane, origin="lower", extent=q.data.extent, cmap=cmap, vmin=lo, vmax=hi,
+                   interpolation="nearest")  # fmt: skip
+    fig.colorbar(im, ax=ax, label=unit, shrink=0.85)
+    offset_axes(ax, _frame(q))
+    bmaj = float(q.data.header.get("BMAJ", 0.0)) * 3600.0
+    if bmaj > 0:
+        x0, x1, y0, _ = q.data.extent
+        cx, cy = x0 - np.sign(x0 - x1) * 0.8 * bmaj, y0 + 0.8 * bmaj
+        ax.add_patch(Circle((cx, cy), bmaj / 2, fill=False, color="white", lw=1.2))
+        ax.annotate("beam", (cx, cy + 0.6 * bmaj), color="white", ha="center", fontsize="x-small")
+
+
+def _plane_figure(q: MapQA, name: str, what: str, unit: str, cmap: str = "viridis") -> Figure:
+    fig = figure(7.5, 6.5)
+    ax = fig.add_subplot()
+    _image(fig, ax, q, q.planes[name], unit, cmap)
+    ax.set_title(_title(q, what))
+    return fig
+
+
+def weight(q: MapQA) -> Figure:
+    """Weight (coverage) map and the histogram of its filled cells."""
+    fig = figure(12.0, 5.5)
+    ax, hx = fig.subplots(1, 2, width_ratios=[1.3, 1])
+    w = np.where(q.data.weight > 0, q.data.weight, np.nan)
+    _image(fig, ax, q, w, "weight (K$^{-2}$)")
+    ax.set_title("weight map")
+    hx.hist(w[np.isfinite(w)], bins=40, color="C0")
+    hx.set_xlabel("weight (K$^{-2}$)")
+    hx.set_ylabel("number of cells")
+    hx.set_title("histogram of filled cells")
+    fig.suptitle(_title(q, "Coverage"))
+    return fig
+
+
+def mom0(q: MapQA) -> Figure:
+    """Integrated intensity over the line window."""
+    return _plane_figure(q, "mom0", "Moment 0", "∫Ta* dv (K km/s)", "magma")
+
+
+def mom1(q: MapQA) -> Figure:
+    """Intensity-weighted velocity where the line is detected."""
+    return _plane_figure(q, "mom1", "Moment 1", "velocity (km/s)", "RdBu_r")
+
+
+def peak(q: MapQA) -> Figure:
+    """Peak Ta* over the line window."""
+    return _plane_figure(q, "peak", "Peak temperature", "peak Ta* (K)", "magma")
+
+
+def rms(q: MapQA) -> Figure:
+    """RMS over the baseline-window channels of each cell, central value in the title."""
+    fig = _plane_figure(q, "rms", "RMS", "rms Ta* (K)")
+    box = central_box(q.planes["rms"].shape)
+    centre = 1e3 * np.nanmedian(q.planes["rms"][box])
+    fig.axes[0].set_title(_title(q, f"RMS (centre {centre:.0f} mK)"))
+    return fig
+
+
+def radiometer(q: MapQA) -> Figure:
+    """Radiometer-equation noise and the ratio of the measured rms to it."""
+    fig = figure(12.5, 5.5)
+    a, b = fig.subplots(1, 2)
+    _image(fig, a, q, q.planes["radiometer"], "expected rms (K)")
+    a.set_title("radiometer noise Tsys/√(Δν t)")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = q.planes["rms"] / q.planes["radiometer"]
+    lo, hi = robust_limits(ratio, 1, 99)
+    _image(fig, b, q, ratio, "rms / radiometer", "coolwarm", (min(lo, 0.8), max(hi, 1.2)))
+    box = central_box(ratio.shape)
+    b.set_title(f"measured / expected (centre median {np.nanmedian(ratio[box]):.2f})")
+    fig.suptitle(_title(q, "RMS vs radiometer equation"))
+    return fig
+
+
+def noise_histogram(q: MapQA) -> Figure:
+    """Histogram (log) of the baseline-window channels with a Gaussian of the robust rms."""
+    window, _ = channel_masks(q.data.velocity, q.b_regions)
+    v = q.data.cube[window].ravel()
+    v = v[np.isfinite(v)]
+    sigma = float(robust_sigma(v)) if v.size else 1.0
+    fig = figure(8.0, 5.5)
+    ax = fig.add_subplot()
+    edges = np.linspace(-6 * sigma, 6 * sigma, 121)
+    counts, _, _ = ax.hist(np.clip(v, edges[0], edges[-1]), bins=edges, color="C0",
+                           label="baseline-window channels")  # fmt: skip
+    x = 0.5 * (edges[1:] + edges[:-1])
+    gauss = v.size * np.diff(edges) / (sigma * np.sqrt(2 * np.pi)) * np.exp(-0.5 * (x / sigma) ** 2)
+    ax.plot(x, gauss, color="red", label=f"Gaussian, σ = {1e3 * sigma:.0f} mK")
+    ax.set_yscale("log")
+    ax.set_ylim(0.5, max(counts.max(), 1) * 2)
+    ax.set_xlabel("Ta* (K)")
+    ax.set_ylabel("number of voxels")
+    ax.set_title(_title(q, f"Noise histogram (Sratio {sratio(v):+.3f})"))
+    ax.legend(loc="upper right", fontsize="small")
+    return fig
+
+
+def center_spectrum(q: MapQA) -> Figure:
+    """Spectrum of the centre cell, native and 4-channel smoothed, baseline windows as ±1σ boxes."""
+    row, col = q.data.center_pixel
+    spec = q.data.cube[:, row, col]
+    v = q.data.velocity
+    window, _ = channel_masks(v, q.b_regions)
+    sigma = float(np.nanstd(spec[window])) if window.any() else 0.0
+    fig = figure(10.0, 5.0)
+    ax = fig.add_subplot()
+    for lo, hi in q.b_regions:
+        ax.add_patch(Rectangle((min(lo, hi), -sigma), abs(hi - lo), 2 * sigma, color="0.85",
+                               zorder=0))  # fmt: skip
+    ax.plot(v, spec, lw=0.6, color="C0", label="native")
+    smooth = np.convolve(np.nan_to_num(spec), np.ones(4) / 4, mode="same")
+    ax.plot(v, smooth, lw=1.0, color="C1", label="4-channel smoothed")
+    ax.axhline(0.0, color="0.4", lw=0.5)
+    ax.set_xlabel("radio velocity (km/s)")
+    ax.set_ylabel("Ta* (K)")
+    ax.set_title(_title(q, f"Centre spectrum (grey: baseline windows ±1σ = {1e3 * sigma:.0f} mK)"))
+    ax.legend(loc="upper right", fontsize="small")
+    return fig

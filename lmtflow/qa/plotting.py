@@ -1,0 +1,76 @@
+"""Shared matplotlib helpers for QA plots (Agg backend, per-beam panel grids, atomic PNGs)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ..io.atomic import atomic_path  # noqa: E402
+
+DPI = 80
+OFFSET_LABELS = {
+    "RADEC": ("ΔRA (arcsec)", "ΔDec (arcsec)"),
+    "GALACTIC": ("Δl (arcsec)", "Δb (arcsec)"),
+}
+
+
+def figure(width: float = 8.0, height: float = 6.0) -> Figure:
+    """A new figure (not registered with pyplot's global state)."""
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def panel_grid(
+    n: int, title: str, xlabel: str, ylabel: str, sharey: bool = True
+) -> tuple[Figure, list[Axes]]:
+    """One small panel per feed (4 x 4 for SEQUOIA), shared axes, labels on the outer edge."""
+    ncol = max(1, math.ceil(math.sqrt(n)))
+    nrow = max(1, math.ceil(n / ncol))
+    fig = figure(3.0 * ncol, 2.3 * nrow + 0.6)
+    axes = fig.subplots(nrow, ncol, sharex=True, sharey=sharey, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize="large")
+    fig.supxlabel(xlabel)
+    fig.supylabel(ylabel)
+    return fig, list(axes[:n])
+
+
+def label_panel(ax: Axes, text: str) -> None:
+    """Feed label in the top-left corner of a panel."""
+    ax.text(0.03, 0.95, text, transform=ax.transAxes, va="top", ha="left", fontsize="small",
+            bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})  # fmt: skip
+
+
+def robust_limits(values: np.ndarray, lo: float = 1.0, hi: float = 99.0) -> tuple[float, float]:
+    """Percentile limits of the finite values (a sensible colour or y range)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 0.0, 1.0
+    a, b = np.percentile(v, [lo, hi])
+    return (float(a), float(b)) if b > a else (float(a) - 0.5, float(a) + 0.5)
+
+
+def offset_axes(ax: Axes, frame: str = "RADEC") -> None:
+    """Offset labels with east to the left, equal aspect."""
+    xl, yl = OFFSET_LABELS.get(frame, OFFSET_LABELS["RADEC"])
+    ax.set_xlabel(xl)
+    ax.set_ylabel(yl)
+    ax.set_aspect("equal")
+    if not ax.xaxis_inverted():
+        ax.invert_xaxis()
+
+
+def save(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` as PNG atomically."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI)
+    return Path(path)

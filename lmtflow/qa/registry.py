@@ -1,0 +1,77 @@
+"""Which QA plots each product kind has, which stage draws them, and what they show.
+
+A stage is one workflow rule that loads its data once and draws its plots: ``beams`` (the
+baselined SDFITS, any spectral mode) and ``cube`` (a gridded map). A new product kind
+(``spectrum`` for Ps/Bs, ``rsr``) registers its plots with :func:`register`; the rules,
+pages and index pick them up by name. Drawing functions are named as ``module:function`` so
+that reading the registry (the Snakefile does) does not import matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One QA plot: file tag ``name`` (``OBSNUM__BANK.name.png``), drawing stage, caption."""
+
+    name: str
+    stage: str
+    caption: str
+    draw: str
+
+    def function(self) -> Callable[[Any], Any]:
+        """The drawing function: data of the stage -> matplotlib Figure."""
+        module, func = self.draw.split(":")
+        return getattr(importlib.import_module(module), func)
+
+
+_BEAMS = "lmtflow.qa.plots_beams:"
+_MAP = "lmtflow.qa.plots_map:"
+
+BEAM_PLOTS = (
+    Plot("coverage", "beams", "Sky coverage of all beams (first integration in red)",
+         _BEAMS + "coverage"),
+    Plot("tsys", "beams", "Tsys spectrum per beam, from the Cal ObsNum", _BEAMS + "tsys"),
+    Plot("waterfall", "beams", "Waterfall per beam (time-binned baselined spectra)",
+         _BEAMS + "waterfall"),
+    Plot("rms_time", "beams", "Baseline RMS vs time per beam (red: rejected by rms_cut)",
+         _BEAMS + "rms_time"),
+    Plot("mean_spectra", "beams", "Mean spectrum per beam (grey: baseline windows)",
+         _BEAMS + "mean_spectra"),
+    Plot("birdies", "beams", "Birdie score per channel", _BEAMS + "birdies"),
+)  # fmt: skip
+
+MAP_PLOTS = (
+    Plot("weight", "cube", "Weight map and its histogram", _MAP + "weight"),
+    Plot("mom0", "cube", "Moment 0 over the line window", _MAP + "mom0"),
+    Plot("mom1", "cube", "Moment 1 where the line is detected", _MAP + "mom1"),
+    Plot("peak", "cube", "Peak temperature over the line window", _MAP + "peak"),
+    Plot("rms", "cube", "RMS over the baseline windows", _MAP + "rms"),
+    Plot("radiometer", "cube", "Radiometer noise and measured/expected RMS",
+         _MAP + "radiometer"),
+    Plot("noise_hist", "cube", "Noise histogram with a Gaussian overlay",
+         _MAP + "noise_histogram"),
+    Plot("center_spectrum", "cube", "Centre spectrum with the baseline windows",
+         _MAP + "center_spectrum"),
+)  # fmt: skip
+
+KINDS: dict[str, list[Plot]] = {"map": [*BEAM_PLOTS, *MAP_PLOTS]}
+THUMBNAIL: dict[str, str] = {"map": "mom0"}
+
+
+def register(kind: str, plots: list[Plot], thumbnail: str) -> None:
+    """Declare the plots (page order) of a product kind and the one its index row shows."""
+    KINDS[kind] = list(plots)
+    THUMBNAIL[kind] = thumbnail
+
+
+def plots_for(kind: str, stage: str | None = None) -> list[Plot]:
+    """The plots of ``kind`` (of one stage if given)."""
+    if kind not in KINDS:
+        raise KeyError(f"no QA plots registered for product kind {kind!r}; kinds: {sorted(KINDS)}")
+    return [p for p in KINDS[kind] if stage is None or p.stage == stage]

@@ -1,0 +1,80 @@
+"""The QA stages the workflow rules call: load once, draw the registered plots, write numbers."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..io.atomic import write_json
+from .beams import attach_tsys, summarize
+from .maps import MapQA, moment_planes, radiometer_plane, read_cube, write_planes
+from .numbers import beam_numbers, cube_numbers, json_clean
+from .plotting import save
+from .registry import Plot, plots_for
+
+log = logging.getLogger(__name__)
+
+
+def read_steps(param_files: Sequence[str | Path]) -> dict[str, dict[str, Any]]:
+    """``{step: params}`` from per-step parameter files (``<step>__<bank>.json``)."""
+    return {Path(p).name.split("__")[0]: json.loads(Path(p).read_text()) for p in param_files}
+
+
+def draw(plots: Sequence[Plot], data: Any, paths: Mapping[str, str | Path]) -> None:
+    """Draw every plot of ``plots`` from ``data`` into ``paths[plot.name]``."""
+    for plot in plots:
+        save(plot.function()(data), paths[plot.name])
+        log.info("wrote %s", paths[plot.name])
+
+
+def beam_stage(
+    base_sdfits: str | Path,
+    tsys: str | Path,
+    param_files: Sequence[str | Path],
+    plot_paths: Mapping[str, str | Path],
+    numbers_out: str | Path,
+    kind: str = "map",
+) -> None:
+    """Per-beam plots and numbers of one ObsNum and bank from its baselined SDFITS."""
+    steps = read_steps(param_files)
+    summary = summarize(base_sdfits, steps.get("grid", {}))
+    summary.params["b_regions"] = steps.get("baseline", {}).get("b_regions", [])
+    attach_tsys(summary, tsys)
+    draw(plots_for(kind, "beams"), summary, plot_paths)
+    write_json(numbers_out, json_clean(beam_numbers(summary)))
+
+
+def map_stage(
+    cube: str | Path,
+    weight: str | Path,
+    base_sdfits: str | Path,
+    param_files: Sequence[str | Path],
+    plane_paths: Mapping[str, str | Path],
+    plot_paths: Mapping[str, str | Path],
+    numbers_out: str | Path,
+) -> None:
+    """Moment, peak, rms and radiometer maps (FITS), map plots and cube numbers."""
+    steps = read_steps(param_files)
+    regions = steps["baseline"]["b_regions"]
+    data = read_cube(cube, weight)
+    planes = moment_planes(data, regions)
+    planes["radiometer"] = radiometer_plane(base_sdfits, steps["grid"], data.geometry)
+    write_planes(data, planes, plane_paths)
+    bank = int(steps["grid"].get("bank", 0))
+    draw(plots_for("map", "cube"), MapQA(data, planes, regions, f"bank {bank}"), plot_paths)
+    label = Path(cube).name.removesuffix(".fits").removesuffix(".cube")
+    write_json(numbers_out, {"cube": cube_numbers(data, planes, regions, label)})
+
+
+def merge_numbers(
+    parts: Sequence[str | Path], param_files: Sequence[str | Path], out: str | Path, kind: str
+) -> None:
+    """The QA file of one product: every stage's numbers plus the parameters used."""
+    merged: dict[str, Any] = {"kind": kind}
+    for part in parts:
+        merged.update(json.loads(Path(part).read_text()))
+    merged["params"] = read_steps(param_files)
+    write_json(out, merged)

@@ -1,0 +1,69 @@
+"""Robust statistics for QA numbers (LMTOY's ``QAC_STATS`` and outlier tests)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+MAD_TO_SIGMA = 1.4826
+
+
+def robust_sigma(values: ArrayLike, axis: int | None = None) -> NDArray | float:
+    """Standard deviation estimated from the median absolute deviation (NaNs ignored)."""
+    v = np.asarray(values, dtype=float)
+    med = np.nanmedian(v, axis=axis, keepdims=True)
+    mad = np.nanmedian(np.abs(v - med), axis=axis)
+    return MAD_TO_SIGMA * mad
+
+
+def sratio(values: ArrayLike) -> float:
+    """``sum(x) / sum(|x|)``: about 0 for pure noise, 1 when every value is positive."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    total = np.abs(v).sum()
+    return float(v.sum() / total) if total > 0 else 0.0
+
+
+def qac_stats(values: ArrayLike) -> dict[str, float | int]:
+    """Mean, rms, robust rms, min, max, sum, S-ratio and count of the finite values."""
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return {"mean": np.nan, "rms": np.nan, "robust_rms": np.nan, "min": np.nan,
+                "max": np.nan, "sum": 0.0, "sratio": 0.0, "n": 0}  # fmt: skip
+    return {
+        "mean": float(v.mean()),
+        "rms": float(v.std()),
+        "robust_rms": float(robust_sigma(v)),
+        "min": float(v.min()),
+        "max": float(v.max()),
+        "sum": float(v.sum()),
+        "sratio": sratio(v),
+        "n": int(v.size),
+    }
+
+
+def qac_line(label: str, stats: dict[str, float | int]) -> str:
+    """One ``QAC_STATS:`` text line (LMTOY's regression format) for ``stats``."""
+    keys = ("mean", "rms", "min", "max", "sum", "sratio", "n")
+    return "QAC_STATS: " + label + " " + " ".join(f"{stats[k]:.6g}" for k in keys)
+
+
+def high_outliers(values: ArrayLike, nsigma: float) -> NDArray[np.bool_]:
+    """Values above ``median + nsigma * robust_sigma`` (NaN counts as an outlier)."""
+    v = np.asarray(values, dtype=float)
+    finite = np.isfinite(v)
+    if not finite.any():
+        return ~finite
+    med = np.median(v[finite])
+    sigma = robust_sigma(v[finite])
+    with np.errstate(invalid="ignore"):
+        return ~finite | (v > med + nsigma * sigma)
+
+
+def running_median(values: NDArray, width: int) -> NDArray:
+    """Median over a window of ``width`` samples along the last axis (edges: shrunk window)."""
+    from scipy.ndimage import median_filter
+
+    size = [1] * (values.ndim - 1) + [int(width)]
+    return median_filter(values, size=size, mode="nearest")

@@ -1,0 +1,72 @@
+"""QA numbers on synthetic data with known answers: statistics, bad beams, birdies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lmtflow.qa.numbers import bad_beams, find_birdies
+from lmtflow.qa.registry import KINDS, plots_for
+from lmtflow.qa.stats import qac_stats, robust_sigma, sratio
+
+RNG = np.random.default_rng(7)
+
+
+def test_qac_stats_of_gaussian_noise():
+    v = RNG.normal(0.0, 2.0, 200_000)
+    s = qac_stats(np.append(v, np.nan))
+    assert s["n"] == v.size
+    assert s["rms"] == pytest.approx(2.0, rel=0.01)
+    assert s["robust_rms"] == pytest.approx(2.0, rel=0.01)
+    assert abs(s["sratio"]) < 0.01
+    assert sratio(np.abs(v)) == pytest.approx(1.0)
+
+
+def test_robust_sigma_ignores_outliers():
+    v = RNG.normal(0.0, 1.0, 10_000)
+    v[:50] = 1e6
+    assert robust_sigma(v) == pytest.approx(1.0, rel=0.05)
+
+
+def test_bad_beams_finds_noisy_and_dead_feeds():
+    rms = RNG.normal(1.0, 0.02, (500, 16)) * np.linspace(0.8, 1.25, 16)  # Tsys spread
+    rms[:, 5] *= 3.0
+    rms[:, 3] = np.nan
+    assert bad_beams(rms, np.arange(16)) == [3, 5]
+    rms[:, 5] /= 3.0
+    rms[:, 3] = 1.0
+    assert bad_beams(rms, np.arange(16)) == []
+
+
+def _waterfall(nrow=120, nfeed=16, nchan=600):
+    w = RNG.normal(0.0, 0.5, (nrow, nfeed, nchan))
+    chan = np.arange(nchan)
+    line = 3.0 * np.exp(-0.5 * ((chan - 300) / 12.0) ** 2)  # a broad line that varies in time
+    return w + np.linspace(0, 1, nrow)[:, None, None] * line
+
+
+def test_birdies_found_at_their_channels_and_beams_only():
+    w = _waterfall()
+    chans = 1000 + np.arange(w.shape[2])
+    assert find_birdies(w, chans, np.arange(16)) == []  # noise and a broad line: nothing
+    w[:, :, 200] += 1.0  # steady, every beam
+    w[:, 12, 450:452] += 3.0 * np.sin(np.arange(w.shape[0]) / 5.0)[:, None]  # varying, beam 12
+    found = {b["channel"]: b["beams"] for b in find_birdies(w, chans, np.arange(16))}
+    assert found == {1200: list(range(16)), 1450: [12], 1451: [12]}
+
+
+def test_birdies_need_enough_time_rows():
+    w = _waterfall(nrow=8)
+    w[:, :, 200] += 5.0
+    assert find_birdies(w, np.arange(w.shape[2]), np.arange(16)) == []
+
+
+def test_registry_names_are_unique_and_importable():
+    for kind, plots in KINDS.items():
+        names = [p.name for p in plots]
+        assert len(names) == len(set(names)), kind
+        for p in plots:
+            assert callable(p.function())
+    assert {p.stage for p in plots_for("map")} == {"beams", "cube"}
+    with pytest.raises(KeyError, match="no QA plots registered"):
+        plots_for("nosuchkind")

@@ -1,0 +1,151 @@
+"""The workflow on a real single-node SLURM cluster through profiles/slurm, and its profiles.
+
+The cluster (munged, slurmctld, slurmd from Debian packages) is started by a module fixture,
+see tests/slurm_cluster.py. Where it cannot be started (not root, packages missing) the SLURM
+tests skip and say why, unless LMTFLOW_REQUIRE_SLURM is set (as .ci/run does): then they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from astropy.io import fits
+
+from lmtflow import resources
+from lmtflow.workflow import REPO, snakemake_command
+
+from .slurm_cluster import SlurmCluster, missing_requirements, start_cluster
+from .workflow_helpers import FINISHED
+
+SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: .*/(group_\w+|rule_\w+)/")
+
+
+@pytest.fixture(scope="module")
+def slurm() -> SlurmCluster:
+    reason = missing_requirements()
+    if reason:
+        if os.environ.get("LMTFLOW_REQUIRE_SLURM"):
+            pytest.fail(f"LMTFLOW_REQUIRE_SLURM is set but SLURM cannot start here: {reason}")
+        pytest.skip(f"no SLURM cluster can be started here: {reason}")
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _test_profile(tmp_path: Path, slurm: SlurmCluster) -> Path:
+    """profiles/slurm with only the site settings replaced: partition, no account, squeue."""
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    assert profile["executor"] == "slurm" and "slurm_partition" in profile["default-resources"]
+    profile["default-resources"] = {"slurm_partition": slurm.partition, "runtime": 10,
+                                    "mem_mb": 500}  # fmt: skip
+    profile.update({
+        "slurm-no-account": True,  # no accounting database on the test cluster
+        "slurm-status-command": "squeue",  # sacct needs slurmdbd
+        "slurm-init-seconds-before-status-checks": 2,
+        "latency-wait": 10,
+        "retries": 0,
+    })  # fmt: skip
+    (tmp_path / "profile").mkdir()
+    (tmp_path / "profile" / "config.yaml").write_text(yaml.safe_dump(profile))
+    return tmp_path / "profile"
+
+
+def _raw_mb(data_lmt: Path, obsnum: int) -> float:
+    """MB of the raw files of a one-bank ObsNum (ifproc + every roach file)."""
+    files = [*data_lmt.glob(f"ifproc/*_{obsnum:06d}_*.nc"),
+             *data_lmt.glob(f"spectrometer/roach*/roach*_{obsnum}_*.nc")]  # fmt: skip
+    assert files
+    return sum(f.stat().st_size for f in files) / 1e6
+
+
+@pytest.mark.slow
+def test_map_on_slurm_equals_local_run(small_sim, reduced, slurm, tmp_path: Path) -> None:
+    profile = _test_profile(tmp_path, slurm)
+    obsnum = small_sim.labels["map"]
+    cmd = snakemake_command(small_sim.data_lmt, tmp_path / "work", [obsnum], cores=2,
+                            directory=tmp_path, extra_args=["--profile", str(profile)])  # fmt: skip
+    proc = subprocess.run(cmd, env=slurm.env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:] + "\n" + slurm.logs()
+
+    # Every step of the map ran, each ObsNum's chain as ONE SLURM job (rule group obs<ObsNum>).
+    ran = Counter(FINISHED.findall(proc.stderr))
+    for rule, n in {"ingest": 2, "tsys": 1, "calibrate": 1, "baseline": 1, "grid": 1,
+                    "srdp": 1}.items():  # fmt: skip
+        assert ran[rule] == n, ran
+    jobs = dict(SUBMITTED.findall(proc.stderr))
+    groups = {name: jobid for jobid, name in jobs.items()}
+    cal = small_sim.labels["cal"]
+    assert f"group_obs{cal}_ingest_tsys" in groups, jobs
+    chain = f"group_obs{obsnum}_baseline_calibrate_grid_ingest_srdp"
+    assert any(name.startswith(chain) for name in groups), jobs
+
+    # The cluster saw them finish, with memory sized from the raw data (largest step of the chain).
+    states = slurm.command("squeue", "-h", "-t", "all", "-o", "%i %T %m").split("\n")
+    by_id = {line.split()[0]: line.split()[1:] for line in states if line.strip()}
+    assert all(by_id[j][0] == "COMPLETED" for j in jobs), by_id
+    chain_id = next(groups[name] for name in groups if name.startswith(chain))
+    raw = _raw_mb(small_sim.data_lmt, obsnum)
+    expected = max(resources.mem_mb(s, raw) for s in ("ingest", "calibrate", "baseline", "grid"))
+    assert by_id[chain_id][1] == f"{expected}M"
+
+    # The products equal those of the local run.
+    local_work = reduced["dir"].parent.parent
+    for product in (reduced["cube"], next(reduced["dir"].glob("srdp/*__0.wt.fits"))):
+        on_slurm = tmp_path / "work" / product.relative_to(local_work)
+        with fits.open(product) as a, fits.open(on_slurm) as b:
+            np.testing.assert_array_equal(a[0].data, b[0].data)
+            assert {k: v for k, v in a[0].header.items() if k != "DATE"} == {
+                k: v for k, v in b[0].header.items() if k != "DATE"
+            }
+    params = next(reduced["dir"].glob("srdp/*__0.params.json"))
+    on_slurm = tmp_path / "work" / params.relative_to(local_work)
+    assert json.loads(on_slurm.read_text()) == json.loads(params.read_text())
+
+
+def test_cluster_stops_and_starts_again(slurm: SlurmCluster) -> None:
+    """A second cluster comes up beside the first, and stopping it ends every daemon it began."""
+    second = start_cluster()
+    procs = list(second.procs)
+    assert second.command("sinfo", "-h", "-o", "%T").strip() == "idle"
+    second.stop()
+    assert all(p.poll() is not None for p in procs) and not second.root.exists()
+    assert slurm.command("sinfo", "-h", "-o", "%T").strip() in {"idle", "mixed", "allocated"}
+
+
+@pytest.mark.parametrize("profile", ["local", "slurm"])
+def test_profiles_load(profile: str, small_sim, tmp_path: Path) -> None:
+    """Each shipped profile loads and plans the map (dry run: no cluster needed)."""
+    cmd = snakemake_command(small_sim.data_lmt, tmp_path / "work", [small_sim.labels["map"]],
+                            directory=tmp_path,
+                            extra_args=["-n", "--profile", str(REPO / "profiles" / profile)])
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert re.search(r"^grid\s+1$", proc.stdout + proc.stderr, re.M)
+
+
+def test_lint_is_clean(small_sim, tmp_path: Path) -> None:
+    cmd = snakemake_command(small_sim.data_lmt, tmp_path / "work", [small_sim.labels["map"]],
+                            directory=tmp_path, extra_args=["--lint"])  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    lints = re.findall(r"^Lints for .*$|^    \* .*$", proc.stdout + proc.stderr, re.M)
+    assert proc.returncode == 0 and not lints, "\n".join(lints) or proc.stderr[-2000:]
+
+
+def test_resources_grow_with_data_and_attempt() -> None:
+    for step in resources.SIZING:
+        assert resources.mem_mb(step, 1000) > resources.mem_mb(step, 10) >= 500
+        assert resources.runtime(step, 10_000) > resources.runtime(step, 10) >= 10
+        assert resources.mem_mb(step, 100, attempt=2) == pytest.approx(
+            2 * resources.mem_mb(step, 100), abs=1)
+    with pytest.raises(KeyError, match="no resource sizing"):
+        resources.mem_mb("nosuchstep", 1)

@@ -1,0 +1,206 @@
+"""Ps, Bs and 1MM spectra and combinations through the real workflow, against the truth."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from scipy.optimize import curve_fit
+
+from lmtflow.calibration import pair_refs
+from lmtflow.combination import combo_name, configured_combinations
+from lmtflow.io.sdfits_reader import SDFITSReader
+from lmtflow.io.spectrum_fits import velocity_axis
+from lmtflow.pipeline.combine_spectra import combine_spectra
+from lmtflow.sim import simulate
+
+from .conftest import make_tiny_config
+from .workflow_helpers import run, write_config
+
+
+def _gauss(v, a, v0, fwhm):
+    return a * np.exp(-4 * np.log(2) * ((v - v0) / fwhm) ** 2)
+
+
+def _spectrum(path):
+    with fits.open(path) as hdul:
+        data = hdul[0].data.astype(float)
+        return velocity_axis(hdul[0].header, data.size), data, hdul[0].header
+
+
+def _on_ref_counts(raw_path):
+    """Dumps in each ON block and its paired REF block (Ps/Bs pair by index)."""
+    with SDFITSReader(raw_path) as r:
+        bufpos = r.column("BUFPOS")[:: r.rows_per_dump]
+    p = pair_refs(bufpos)
+    n_on = p.on_runs[:, 1] - p.on_runs[:, 0] + 1
+    n_ref = p.ref_runs[:, 1] - p.ref_runs[:, 0] + 1
+    return n_on, n_ref
+
+
+def radiometer_sigma(tsys, n_on, n_ref, channel_hz, dump_s):
+    """Noise of a block-averaged (ON_i - REF_i)/REF_i spectrum of one beam and pol."""
+    per_block = tsys * np.sqrt(1 / n_on + 1 / n_ref) / np.sqrt(channel_hz * dump_s)
+    return np.sqrt(np.sum(per_block**2)) / len(per_block)
+
+
+def _line_free(v, lines, bank_lines_factor=3.0):
+    free = np.ones(v.size, bool)
+    for ln in lines:
+        free &= np.abs(v - ln["vlsr_kms"]) > bank_lines_factor * ln["fwhm_kms"]
+    return free
+
+
+@pytest.fixture(scope="module")
+def spectra_run(small_sim, tmp_path_factory):
+    work = tmp_path_factory.mktemp("spectra")
+    labels = ["ps", "bs", "ps_1mm"]
+    run(small_sim.data_lmt, work, [small_sim.labels[k] for k in labels])
+    out = {}
+    for label in labels:
+        obsnum = small_sim.labels[label]
+        obsdir = next((work / "work").glob(f"*/{obsnum}"))
+        out[label] = {"dir": obsdir, "obsnum": obsnum}
+    return out
+
+
+@pytest.mark.parametrize(
+    ("label", "bank", "source"),
+    [("ps", 0, "core"), ("bs", 0, "core"), ("ps_1mm", 0, "co21"), ("ps_1mm", 1, "13co21")],
+)
+def test_spectrum_recovers_line_and_radiometer_noise(small_sim, spectra_run, label, bank, source):
+    info = spectra_run[label]
+    obsnum = info["obsnum"]
+    v, data, header = _spectrum(next(info["dir"].glob(f"srdp/*_{obsnum}__{bank}.spec.fits")))
+    truth = small_sim.obs(label)["banks"][bank]
+    line = next(ln for ln in truth["lines"] if ln["source"] == source)
+    near = np.abs(v - line["vlsr_kms"]) < 3 * line["fwhm_kms"]
+    start = [line["observed_peak_k"], line["vlsr_kms"], line["fwhm_kms"]]
+    (a, v0, fw), _ = curve_fit(_gauss, v[near], data[near], p0=start)
+    assert a == pytest.approx(line["observed_peak_k"], rel=0.05)
+    assert abs(v0 - line["vlsr_kms"]) < 0.5 * abs(truth["dvdc_kms"])
+    assert fw == pytest.approx(line["fwhm_kms"], rel=0.10)
+
+    session = small_sim.session(label)
+    dump_s = session["instrument"]["dump_time_s"]
+    n_on, n_ref = _on_ref_counts(info["dir"] / f"{obsnum}__{bank}.raw.sdfits")
+    tsys = {b["pixel"]: b["tsys_k"] for b in session["beams"] if b["bank"] == bank}
+    sig = {p: radiometer_sigma(t, n_on, n_ref, truth["channel_width_hz"], dump_s)
+           for p, t in tsys.items()}  # fmt: skip
+    if label == "bs":
+        beam_on, beam_off = small_sim.obs(label)["params"]["beams"]
+        expected = 0.5 * np.hypot(sig[beam_on], sig[beam_off])
+    elif label == "ps":
+        expected = sig[small_sim.session(label)["instrument"]["tracking_beam"]]
+    else:  # 1MM: the bank's two polarisations, 1/sigma^2 weighted
+        expected = 1 / np.sqrt(sum(1 / s**2 for s in sig.values()))
+    measured = np.std(data[_line_free(v, truth["lines"])])
+    assert measured == pytest.approx(expected, rel=0.10)
+
+
+def test_ascii_table_matches_fits(spectra_run):
+    info = spectra_run["bs"]
+    v, data, header = _spectrum(next(info["dir"].glob("srdp/*__0.spec.fits")))
+    table = np.loadtxt(next(info["dir"].glob("srdp/*__0.spec.txt")))
+    np.testing.assert_allclose(table[:, 0], v, atol=1e-5)
+    np.testing.assert_allclose(table[:, 1], data, atol=1e-5)
+    assert table.shape[1] == 3 + 2  # velocity, Ta*, Tsys, beams 10 and 8
+    assert header["BEAMS"] == "10,8" and header["NBLOCK"] == 2
+    with fits.open(next(info["dir"].glob("srdp/*__0.spec.fits"))) as hdul:
+        assert len(hdul["BLOCKS"].data) == 2  # per-block spectra
+
+
+def _ps_series_config(n):
+    cfg = make_tiny_config()
+    obs = cfg["sessions"][0]["observations"]
+    ps = obs[1]
+    ps["params"].update(nrepeats=2, on_s=2.0, ref_s=2.0)
+    obs[:] = [obs[0]] + [{**ps, "obsnum": 1002 + k, "label": f"ps{k}"} for k in range(n)]
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def ps_series(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ps_series")
+    return simulate(_ps_series_config(4), root / "data_lmt", seed=11), root
+
+
+def test_combination_noise_follows_radiometer_and_reruns_only_new(ps_series):
+    sim, root = ps_series
+    nums = [sim.labels[f"ps{k}"] for k in range(4)]
+    work = root / "run"
+    three = write_config(root / "three.yaml", sources={"TinySrc": {"combinations": [
+        {"obsnums": [nums[2], nums[0], nums[1]]}]}})  # fmt: skip
+    run(sim.data_lmt, work, [], configfile=three)
+    four = write_config(root / "four.yaml", sources={"TinySrc": {"combinations": [
+        {"obsnums": [nums[3], nums[1], nums[0], nums[2]]}]}})  # fmt: skip
+    _, ran = run(sim.data_lmt, work, [], configfile=four)
+    assert ran["ingest"] == 1 and ran["calibrate"] == 1 and ran["spectrum"] == 1, dict(ran)
+    assert ran["spectrum_combination"] == 1 and ran.get("tsys", 0) == 0, dict(ran)
+
+    combo_dir = next((work / "work").glob(f"*/{combo_name(nums)}"))
+    v, combined, header = _spectrum(next(combo_dir.glob("*.spec.fits")))
+    assert header["OBSNUMS"] == ",".join(map(str, sorted(nums)))
+    truth = sim.obs("ps0")["banks"][0]
+    session = sim.session("ps0")
+    tsys = {b["pixel"]: b["tsys_k"] for b in session["beams"]}[
+        session["instrument"]["tracking_beam"]
+    ]
+    free = _line_free(v, truth["lines"])
+    singles, expected = [], []
+    for n in nums:
+        obsdir = next((work / "work").glob(f"*/{n}"))
+        n_on, n_ref = _on_ref_counts(obsdir / f"{n}__0.raw.sdfits")
+        expected.append(radiometer_sigma(tsys, n_on, n_ref, truth["channel_width_hz"],
+                                         session["instrument"]["dump_time_s"]))  # fmt: skip
+        singles.append(np.std(_spectrum(next(obsdir.glob("srdp/*.spec.fits")))[1][free]))
+    expected_combined = 1 / np.sqrt(np.sum(1 / np.square(expected)))
+    assert np.std(combined[free]) == pytest.approx(expected_combined, rel=0.10)
+    assert np.std(combined[free]) < 0.6 * np.mean(singles)  # four ObsNums: about 1/2
+
+
+def test_combination_is_order_independent(ps_series, tmp_path):
+    sim, root = ps_series
+    spectra = sorted((root / "run" / "work").glob("*/100[2-5]/srdp/*.spec.fits"))
+    params = {"b_regions": [[-300, -100], [100, 300]]}
+    a = combine_spectra(spectra, tmp_path / "a.fits", tmp_path / "a.txt", params)[0]
+    b = combine_spectra(spectra[::-1], tmp_path / "b.fits", tmp_path / "b.txt", params)[0]
+    np.testing.assert_array_equal(fits.getdata(a), fits.getdata(b))
+    assert (tmp_path / "a.txt").read_text() == (tmp_path / "b.txt").read_text()
+
+
+def test_combination_names_are_sets_and_never_collide():
+    assert combo_name([79451, 79448]) == combo_name([79448, 79451, 79448]) == "79448_79451"
+    long_a = combo_name(range(100, 107))
+    long_b = combo_name([100, 101, 102, 103, 104, 105, 106, 106])
+    long_c = combo_name([100, 101, 102, 103, 104, 105, 107, 106])
+    assert long_a == long_b and long_a != long_c and long_a.startswith("100-106_n7_")
+    cfg = {"sources": {"S": {"combinations": [
+        {"obsnums": [3, 1, 2]}, {"obsnums": [1, 2, 3]}, {"obsnums": [1, 2, 3, 4], "exclude": [4]},
+    ]}}}  # fmt: skip
+    assert configured_combinations(cfg) == [(1, 2, 3)]
+
+
+def test_map_combination_gridded_jointly_and_quieter(small_sim, tmp_path):
+    maps = [small_sim.labels["map"], small_sim.labels["map2"]]
+    cfg = write_config(tmp_path / "maps.yaml",
+                       sources={"IRC": {"combinations": [{"obsnums": maps[::-1]}]}})  # fmt: skip
+    run(small_sim.data_lmt, tmp_path, [], configfile=cfg)
+    combo = next((tmp_path / "work").glob(f"*/{combo_name(maps)}/*__0.fits"))
+    header = fits.getheader(combo)
+    assert header["OBSNUMS"] == ",".join(map(str, sorted(maps)))
+    params = json.loads(next(combo.parent.glob("params/grid__0.json")).read_text())
+    assert set(params["pix_list"]) == {str(m) for m in maps}
+
+    def noise(path):
+        with np.errstate(all="ignore"):
+            d = fits.getdata(path)
+            return np.nanstd(np.concatenate([d[:150], d[-150:]]), axis=0)
+
+    singles = [noise(next((tmp_path / "work").glob(f"*/{m}/srdp/*__0.fits"))) for m in maps]
+    both = noise(combo)
+    inner = np.isfinite(both) & np.isfinite(singles[0]) & np.isfinite(singles[1])
+    expected = 1 / np.sqrt(1 / singles[0] ** 2 + 1 / singles[1] ** 2)
+    assert np.median(both[inner] / expected[inner]) == pytest.approx(1.0, abs=0.10)
