@@ -20,6 +20,7 @@ include: "rules/combine.smk"
 include: "rules/products.smk"
 include: "rules/spectrum.smk"
 include: "rules/combination.smk"
+include: "rules/rsr.smk"
 include: "rules/report.smk"
 
 
@@ -27,5 +28,7 @@ rule all:
     input:
         all_products(),
         all_combinations(),
+        all_rsr_products(),
+        all_rsr_combinations(),
         all_reports(),
     default_target: True

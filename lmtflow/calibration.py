@@ -25,8 +25,8 @@ def tsys_spectrum(
     NaN and positive-spike channels are replaced by it, as lmtslr does, and so are
     non-positive channels (lmtslr keeps them).
     """
-    hot_med = np.median(np.asarray(hot, dtype=np.float64), axis=0)
-    sky_med = np.median(np.asarray(sky, dtype=np.float64), axis=0)
+    hot_med = np.nanmedian(np.asarray(hot, dtype=np.float64), axis=0)  # flagged dumps are NaN
+    sky_med = np.nanmedian(np.asarray(sky, dtype=np.float64), axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         tsys = T_AMBIENT_K * sky_med / (hot_med - sky_med)
     nchan = tsys.shape[-1]

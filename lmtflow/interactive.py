@@ -135,13 +135,10 @@ class Baselined(SpectraSet):
         return Cube(cube, weight, p)
 
 
-@dataclass
-class Spectrum:
-    """A Ps/Bs spectrum (FITS with a VRAD axis) and its ASCII table."""
+class _FitsProduct:
+    """A product in a FITS file: its data and primary header."""
 
     path: Path
-    table_path: Path
-    params: dict[str, Any]
 
     @property
     def data(self) -> np.ndarray:
@@ -150,6 +147,15 @@ class Spectrum:
     @property
     def header(self) -> fits.Header:
         return fits.getheader(self.path)
+
+
+@dataclass
+class Spectrum(_FitsProduct):
+    """A Ps/Bs spectrum (FITS with a VRAD axis) and its ASCII table."""
+
+    path: Path
+    table_path: Path
+    params: dict[str, Any]
 
     @property
     def velocity(self) -> np.ndarray:
@@ -171,20 +177,12 @@ class Spectrum:
 
 
 @dataclass
-class Cube:
+class Cube(_FitsProduct):
     """A gridded cube and its weight map."""
 
     path: Path
     weight_path: Path
     params: dict[str, Any]
-
-    @property
-    def data(self) -> np.ndarray:
-        return fits.getdata(self.path)
-
-    @property
-    def header(self) -> fits.Header:
-        return fits.getheader(self.path)
 
     def plot(self, ax=None):
         """Peak-intensity map with the WCS axes (matplotlib)."""

@@ -43,7 +43,18 @@ COMBO_WEIGHT = COMBO_DIR + "/{src}_{combo}__{bank}.wt.fits"
 COMBO_SPECTRUM = COMBO_DIR + "/{src}_{combo}__{bank}.spec.fits"
 COMBO_SPECTRUM_TXT = COMBO_DIR + "/{src}_{combo}__{bank}.spec.txt"
 
+# RSR ObsNums (rules/rsr.smk): one pseudo-bank 0 holds every chassis (FDNUM) and board (IFNUM).
+RSR_BADLAGS = OBSDIR + "/{obsnum}.badlags"  # written once, then the user's to edit
+RSR_BLANKING = OBSDIR + "/{obsnum}.blanking"  # a commented template, the user's to edit
+RSR_CAL_SDFITS = OBSDIR + "/{obsnum}__{bank}.rsr.cal.sdfits"
+RSR_BASE_SDFITS = OBSDIR + "/{obsnum}__{bank}.rsr.base.sdfits"
+RSR_SPECTRUM = SRDP_DIR + "/{src}_{obsnum}__{bank}.rsr.spec.fits"
+RSR_SPECTRUM_TXT = SRDP_DIR + "/{src}_{obsnum}__{bank}.rsr.spec.txt"
+RSR_COMBO_SPECTRUM = COMBO_DIR + "/{src}_{combo}__{bank}.rsr.spec.fits"
+RSR_COMBO_SPECTRUM_TXT = COMBO_DIR + "/{src}_{combo}__{bank}.rsr.spec.txt"
+
 MAP_STEPS = ("calibrate", "baseline", "grid")
+RSR_STEPS = ("rsr_badlags", "rsr_baseline", "rsr_spectrum")
 SPECTRUM_STEPS = ("calibrate", "baseline", "spectrum")
 
 

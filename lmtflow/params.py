@@ -15,7 +15,37 @@ from .errors import ConfigError
 from .gridding import default_cell, default_resolution
 from .io.ifproc import IfProcHeader
 
-STEPS = ("calibrate", "baseline", "spectrum", "grid")
+RSR_STEPS: dict[str, tuple[str, ...]] = {
+    "rsr_badlags": ("bc_hi", "bc_lo", "spike", "min_chan", "rms_min", "rms_max", "shortlags"),
+    "rsr_baseline": ("blo", "xlines", "badcb"),
+    "rsr_spectrum": ("rthr", "cthr", "xlines"),
+}
+"""RSR steps and the keys of the config's ``rsr`` section each one uses."""
+STEPS = ("calibrate", "baseline", "spectrum", "grid", *RSR_STEPS)
+
+
+def _number_list(value: str | list) -> list:
+    """``"a,b,c"`` (LMTOY) or a list -> list of its items (strings stay strings)."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return list(value)
+
+
+def rsr_step_params(config: dict, obsnum: int, step: str) -> dict[str, Any]:
+    """The keys of the ``rsr`` section ``step`` uses, resolved (lists, BadlagsParams names)."""
+    merged = merged_step(config, obsnum, "rsr")
+    p = {k: merged[k] for k in RSR_STEPS[step] if k in merged}
+    if "xlines" in p:
+        p["xlines"] = [float(v) for v in _number_list(p["xlines"])]
+        if len(p["xlines"]) % 2:
+            raise ConfigError(f"rsr.xlines {merged['xlines']!r}: needs (GHz, half-width) pairs")
+    if "badcb" in p:
+        p["badcb"] = sorted(str(v) for v in _number_list(p["badcb"]))
+    if step == "rsr_badlags":
+        short = p.pop("shortlags", None)
+        if short is not None:
+            p["short_min"], p["short_hi"] = int(short[0]), float(short[1])
+    return p
 
 
 def parse_pix_list(spec: str | list[int], npix: int = 16) -> list[int]:
@@ -83,7 +113,10 @@ def step_params(config: dict, header: IfProcHeader, bank: int, step: str) -> dic
     """The resolved, derived parameters of ``step`` for one ObsNum and bank (JSON-ready)."""
     if step not in STEPS:
         raise ValueError(f"unknown step {step!r}; steps are {STEPS}")
-    p = merged_step(config, header.obsnum, step)
+    if step in RSR_STEPS:
+        p = rsr_step_params(config, header.obsnum, step)
+    else:
+        p = merged_step(config, header.obsnum, step)
     if step == "baseline":
         vlsr = header.vsource_kms if p.get("vlsr") is None else float(p["vlsr"])
         dv, dw = float(p["dv"]), float(p["dw"])

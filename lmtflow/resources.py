@@ -34,6 +34,8 @@ SIZING: dict[str, Sizing] = {
     "grid": Sizing(500, 2.5, 10, 5.0),
     "spectrum": Sizing(500, 1.0, 10, 1.0),
     "srdp": Sizing(500, 1.0, 10, 1.0),
+    "qa_beams": Sizing(500, 2.0, 10, 2.0),  # reads the baselined SDFITS
+    "qa_maps": Sizing(500, 2.0, 10, 2.0),  # reads the cube and the baselined SDFITS
 }
 
 

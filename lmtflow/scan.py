@@ -14,6 +14,7 @@ from typing import Literal
 from .errors import LmtflowError, ObsNumError
 from .io.ifproc import IfProcHeader, find_ifproc, read_header
 from .io.roach import find_roach_files, roach_inputs_for_bank
+from .io.rsr import RsrFileError, RsrHeader, is_rsr_obsnum, read_rsr_header
 from .layout import safe_source
 
 SUPPORTED_PROGRAMS = ("Map", "Ps", "Bs")
@@ -25,8 +26,8 @@ class ObsInfo:
     """What the workflow needs to know about one science ObsNum."""
 
     obsnum: int
-    header: IfProcHeader
-    cal: IfProcHeader
+    header: IfProcHeader | RsrHeader
+    cal: IfProcHeader | RsrHeader
     warnings: tuple[str, ...] = ()
     """Problems the reduction works around (missing roach files), for the user to see."""
 
@@ -50,6 +51,11 @@ class ObsInfo:
     def is_map(self) -> bool:
         """Maps become cubes; Ps and Bs become spectra."""
         return self.header.obspgm == "Map"
+
+    @property
+    def is_rsr(self) -> bool:
+        """RSR ObsNums (chassis files, rules/rsr.smk) have one pseudo-bank 0."""
+        return isinstance(self.header, RsrHeader)
 
 
 def read_obs_header(data_lmt: str | Path, obsnum: int) -> IfProcHeader:
@@ -87,7 +93,10 @@ def scan_obsnum(data_lmt: str | Path, obsnum: int, missing_roach: MissingRoach =
 
     A missing roach file is an error with ``missing_roach="fail"``; with ``"warn"`` the
     other beams are reduced and :attr:`ObsInfo.warnings` says which files are missing.
+    RSR ObsNums (chassis files) are described by :func:`scan_rsr_obsnum`.
     """
+    if is_rsr_obsnum(data_lmt, obsnum):
+        return scan_rsr_obsnum(data_lmt, obsnum)
     header = read_obs_header(data_lmt, obsnum)
     if header.obspgm == "Cal":
         raise ObsNumError(
@@ -130,4 +139,42 @@ def scan_obsnum(data_lmt: str | Path, obsnum: int, missing_roach: MissingRoach =
             warnings.append(
                 f"ObsNum {hdr.obsnum}{role} {what}; the beams of the other boards are reduced"
             )
+    return ObsInfo(obsnum, header, cal, tuple(warnings))
+
+
+def _rsr_header(data_lmt: str | Path, obsnum: int, role: str = "") -> RsrHeader:
+    try:
+        return read_rsr_header(data_lmt, obsnum)
+    except RsrFileError as exc:
+        problem = f"is an RSR ObsNum{role} whose files cannot be used: {exc}"
+        raise ObsNumError(obsnum, problem) from exc
+
+
+def scan_rsr_obsnum(data_lmt: str | Path, obsnum: int) -> ObsInfo:
+    """Check an RSR Bs ObsNum and its Cal ObsNum (chassis headers) and describe them.
+
+    A chassis without a file is reduced without it (a warning); the Cal must have a file for
+    every chassis the Bs ObsNum has.
+    """
+    header = _rsr_header(data_lmt, obsnum)
+    if header.obspgm == "Cal":
+        raise ObsNumError(
+            obsnum, "is an RSR calibration (ObsPgm 'Cal'); name the Bs ObsNum that uses it"
+        )
+    if header.obspgm != "Bs":
+        raise ObsNumError(obsnum, f"RSR ObsPgm {header.obspgm!r} is not reduced (only Bs)")
+    if header.calobsnum <= 0 or not is_rsr_obsnum(data_lmt, header.calobsnum):
+        raise ObsNumError(
+            obsnum, f"its RSR calibration ObsNum {header.calobsnum} has no chassis files"
+        )
+    cal = _rsr_header(data_lmt, header.calobsnum, f" (the Cal of {obsnum})")
+    if cal.obspgm != "Cal":
+        raise ObsNumError(obsnum, f"CalObsNum {cal.obsnum} has ObsPgm {cal.obspgm!r}, not 'Cal'")
+    missing = sorted(set(header.chassis) - set(cal.chassis))
+    if missing:
+        raise ObsNumError(obsnum, f"its Cal {cal.obsnum} has no file of chassis {missing}")
+    warnings = []
+    if len(header.chassis) < 4:
+        absent = sorted(set(range(4)) - set(header.chassis))
+        warnings.append(f"RSR ObsNum {obsnum}: no file of chassis {absent}; the others are reduced")
     return ObsInfo(obsnum, header, cal, tuple(warnings))

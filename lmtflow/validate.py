@@ -54,8 +54,7 @@ def check_dump_clocks(header: IfProcHeader, series: IfProcSeries, boards: list[R
 
 def flag_nonfinite(spectra: NDArray[np.floating]) -> NDArray[np.bool_]:
     """Set every spectrum (last axis) holding NaN or Inf wholly to NaN; return which were."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        bad = ~np.isfinite(spectra.sum(axis=-1, dtype=np.float64))
+    bad = ~np.isfinite(spectra).all(axis=-1)  # exact, and faster than a float64 sum
     if bad.any():
         spectra[bad] = np.nan
     return bad

@@ -8,13 +8,15 @@ rule baseline:
     output:
         work(layout.BASE_SDFITS),
     log:
-        work(layout.OBSDIR + "/logs/baseline__{bank}.log"),
+        log_file("baseline__{bank}.log"),
     benchmark:
-        work(layout.OBSDIR + "/benchmarks/baseline__{bank}.tsv")
+        benchmark_file("baseline__{bank}.tsv")
     resources:
         mem_mb=sized("baseline", "mem_mb"),
         runtime=sized("baseline", "runtime"),
     group:
         "obs{obsnum}"
+    conda:
+        "../envs/lmtflow.yaml"
     script:
         "../scripts/baseline.py"

@@ -7,9 +7,9 @@ rule tsys:
     output:
         work(layout.TSYS),
     log:
-        work(layout.OBSDIR + "/logs/tsys__{bank}.log"),
+        log_file("tsys__{bank}.log"),
     benchmark:
-        work(layout.OBSDIR + "/benchmarks/tsys__{bank}.tsv")
+        benchmark_file("tsys__{bank}.tsv")
     params:
         values=tsys_params,
     resources:
@@ -17,6 +17,8 @@ rule tsys:
         runtime=sized("tsys", "runtime"),
     group:
         "obs{obsnum}"
+    conda:
+        "../envs/lmtflow.yaml"
     script:
         "../scripts/tsys.py"
 
@@ -29,13 +31,15 @@ rule calibrate:
     output:
         work(layout.CAL_SDFITS),
     log:
-        work(layout.OBSDIR + "/logs/calibrate__{bank}.log"),
+        log_file("calibrate__{bank}.log"),
     benchmark:
-        work(layout.OBSDIR + "/benchmarks/calibrate__{bank}.tsv")
+        benchmark_file("calibrate__{bank}.tsv")
     resources:
         mem_mb=sized("calibrate", "mem_mb"),
         runtime=sized("calibrate", "runtime"),
     group:
         "obs{obsnum}"
+    conda:
+        "../envs/lmtflow.yaml"
     script:
         "../scripts/calibrate.py"

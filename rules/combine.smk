@@ -9,14 +9,16 @@ rule grid:
         cube=work(layout.CUBE),
         weight=work(layout.WEIGHT),
     log:
-        work(layout.OBSDIR + "/logs/grid__{bank}.log"),
+        log_file("grid__{bank}.log"),
     benchmark:
-        work(layout.OBSDIR + "/benchmarks/grid__{bank}.tsv")
+        benchmark_file("grid__{bank}.tsv")
     threads: config["threads"]
     resources:
         mem_mb=sized("grid", "mem_mb"),
         runtime=sized("grid", "runtime"),
     group:
         "obs{obsnum}"
+    conda:
+        "../envs/lmtflow.yaml"
     script:
         "../scripts/grid.py"

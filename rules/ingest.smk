@@ -7,9 +7,9 @@ rule ingest:
     output:
         work(layout.RAW_SDFITS),
     log:
-        work(layout.OBSDIR + "/logs/ingest__{bank}.log"),
+        log_file("ingest__{bank}.log"),
     benchmark:
-        work(layout.OBSDIR + "/benchmarks/ingest__{bank}.tsv")
+        benchmark_file("ingest__{bank}.tsv")
     params:
         data_lmt=DATA,
     resources:
@@ -17,5 +17,7 @@ rule ingest:
         runtime=sized("ingest", "runtime"),
     group:
         "obs{obsnum}"
+    conda:
+        "../envs/lmtflow.yaml"
     script:
         "../scripts/ingest.py"

@@ -3,13 +3,6 @@
 # use it, for the ObsNums it applies to; identical bytes (checksum) re-run nothing.
 
 
-def resolved_params_json(wildcards):
-    """The file's exact bytes (as lmtflow.io.atomic.write_json writes them)."""
-    import json
-
-    return json.dumps(resolved_params(wildcards), sort_keys=True, indent=1) + "\n"
-
-
 # shell, not run: a run: job starts a whole Snakemake process (seconds); printf takes ms.
 rule step_params:
     output:
@@ -17,6 +10,10 @@ rule step_params:
     params:
         values=resolved_params,
         text=resolved_params_json,
+    log:
+        log_file("params_{step}__{bank}.log"),
     localrule: True
+    conda:
+        "../envs/lmtflow.yaml"
     shell:
         "printf '%s' {params.text:q} > {output}.part && mv -f {output}.part {output}"

@@ -9,12 +9,14 @@ rule srdp:
         cube=work(layout.SRDP_CUBE),
         weight=work(layout.SRDP_WEIGHT),
     log:
-        work(layout.SRDP_DIR + "/logs/srdp_{src}__{bank}.log"),
+        log_file("srdp_{src}__{bank}.log", layout.SRDP_DIR),
     resources:
         mem_mb=sized("srdp", "mem_mb"),
         runtime=sized("srdp", "runtime"),
     group:
         "obs{obsnum}"
+    conda:
+        "../envs/lmtflow.yaml"
     script:
         "../scripts/srdp.py"
 
@@ -24,7 +26,10 @@ rule srdp_params:
         srdp_param_files,
     output:
         work(layout.SRDP_PARAMS),
+    localrule: True
     log:
-        work(layout.SRDP_DIR + "/logs/srdp_params_{src}__{bank}.log"),
+        log_file("srdp_params_{src}__{bank}.log", layout.SRDP_DIR),
+    conda:
+        "../envs/lmtflow.yaml"
     script:
         "../scripts/srdp_params.py"

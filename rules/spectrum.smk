@@ -9,13 +9,15 @@ rule spectrum:
         fits=work(layout.SRDP_SPECTRUM),
         ascii=work(layout.SRDP_SPECTRUM_TXT),
     log:
-        work(layout.SRDP_DIR + "/logs/spectrum_{src}__{bank}.log"),
+        log_file("spectrum_{src}__{bank}.log", layout.SRDP_DIR),
     benchmark:
-        work(layout.OBSDIR + "/benchmarks/spectrum_{src}__{bank}.tsv")
+        benchmark_file("spectrum_{src}__{bank}.tsv")
     resources:
         mem_mb=sized("spectrum", "mem_mb"),
         runtime=sized("spectrum", "runtime"),
     group:
         "obs{obsnum}"
+    conda:
+        "../envs/lmtflow.yaml"
     script:
         "../scripts/spectrum.py"

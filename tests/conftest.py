@@ -110,3 +110,10 @@ def reduced(small_sim: SimulationResult, tmp_path_factory: pytest.TempPathFactor
         "base": obsdir / f"{obsnum}__0.base.sdfits",
         "params": json.loads((obsdir / "params" / "grid__0.json").read_text()),
     }
+
+
+@pytest.fixture(scope="session")
+def rsr_sim(tmp_path_factory: pytest.TempPathFactory) -> SimulationResult:
+    """The ``rsr`` preset (Cal 33550 + Bs 33551 with faults, Cal 33552 + Bs 33553), ~25 MB."""
+    root = tmp_path_factory.mktemp("rsr_sim")
+    return simulate_preset("rsr", root / "data_lmt", seed=SMALL_SEED)

@@ -31,7 +31,7 @@ def missing_requirements() -> str | None:
     """Why a cluster cannot be started on this machine, or None if it can."""
     if os.geteuid() != 0:
         return "starting slurmctld/slurmd/munged needs root"
-    missing = [b for b in BINARIES if shutil.which(b) is None]
+    missing = [b for b in BINARIES if _which(b) is None]
     if missing:
         return f"not installed: {', '.join(missing)} (apt-get install munge slurmctld slurmd)"
     try:
@@ -39,6 +39,11 @@ def missing_requirements() -> str | None:
     except KeyError:
         return "no 'munge' user (apt-get install munge)"
     return None
+
+
+def _which(name: str) -> str | None:
+    """A program on PATH, or in the sbin directories (daemons) that a user's PATH may lack."""
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
 
 
 def _free_ports(n: int) -> list[int]:
@@ -118,7 +123,7 @@ class SlurmCluster:
         return {**os.environ, "SLURM_CONF": str(self.conf), "PATH": path}
 
     def _write_srun_shim(self) -> None:
-        srun = shutil.which("srun")
+        srun = _which("srun")
         if srun is None:
             raise SlurmUnavailable("srun not installed (apt-get install slurm-client)")
         shim = self.root / "bin" / "srun"
@@ -146,8 +151,9 @@ class SlurmCluster:
 
     def _spawn(self, *args: str, user: str | None = None) -> None:
         ids = {} if user is None else {"user": user, "group": user, "extra_groups": []}
-        with open(self.root / f"{Path(args[0]).name}.stderr", "w") as err:
-            proc = subprocess.Popen(args, env=self.env(), stdin=subprocess.DEVNULL,
+        cmd = [_which(args[0]) or args[0], *args[1:]]
+        with open(self.root / f"{args[0]}.stderr", "w") as err:
+            proc = subprocess.Popen(cmd, env=self.env(), stdin=subprocess.DEVNULL,
                                     stdout=subprocess.DEVNULL, stderr=err, **ids)  # fmt: skip
         self.procs.append(proc)
 

@@ -96,8 +96,9 @@ def test_rsr_obsnum(raw):
     chassis = raw / "RedshiftChassis0"
     chassis.mkdir()
     (chassis / "RedshiftChassis0_2019-03-01_005555_00_0001.nc").write_bytes(b"CDF\x01")
-    with pytest.raises(ObsNumError, match="ObsNum 5555: is an RSR ObsNum"):
+    with pytest.raises(ObsNumError, match="ObsNum 5555: is an RSR ObsNum") as err:
         scan_obsnum(raw, 5555)
+    assert "RedshiftChassis0_2019-03-01_005555_00_0001.nc" in str(err.value)
 
 
 # -- damaged files ------------------------------------------------------------------------------

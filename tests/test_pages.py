@@ -48,7 +48,7 @@ def load_in_chromium(page: Path, tmp_path: Path) -> dict:
     return json.loads(html.unescape(m.group(1)))
 
 
-def _check_resolves(seen: dict, page: Path) -> None:
+def check_resolves(seen: dict, page: Path) -> None:
     assert seen["images"], f"{page}: no images"
     for src, complete, width in seen["images"]:
         assert complete and width > 0, f"{page}: image {src} did not load"
@@ -65,7 +65,7 @@ def pages(reduced):
 
 def test_obsnum_page_loads_with_every_image_and_link(pages, reduced, tmp_path):
     seen = load_in_chromium(pages["readme"], tmp_path)
-    _check_resolves(seen, pages["readme"])
+    check_resolves(seen, pages["readme"])
     obsnum = str(reduced["obsnum"])
     assert obsnum in seen["title"]
     for label in ("Source", "ObsNum", "CalObsNum", "Date (UTC)", "Receiver", "Mode",
@@ -81,7 +81,7 @@ def test_obsnum_page_loads_with_every_image_and_link(pages, reduced, tmp_path):
 
 def test_project_index_lists_the_obsnum_with_a_thumbnail(pages, reduced, tmp_path):
     seen = load_in_chromium(pages["index"], tmp_path)
-    _check_resolves(seen, pages["index"])
+    check_resolves(seen, pages["index"])
     assert str(reduced["obsnum"]) in seen["text"]
     assert any(h.endswith(f"/{reduced['obsnum']}/README.html") for h in seen["links"])
     assert len(seen["images"]) == 1  # one ObsNum, one bank: one thumbnail

@@ -25,7 +25,7 @@ def test_parameter_edits_rerun_only_affected_steps(small_sim, tmp_path):
 
     grid_edit = write_config(tmp_path / "grid.yaml", defaults={"grid": {"resolution": 14}})
     _, ran = run(data, tmp_path, maps, configfile=grid_edit)
-    assert ran == Counter(step_params=2, grid=2, srdp=2) + qa_jobs(2), dict(ran)
+    assert ran == Counter(step_params=2, grid=2, srdp=2, srdp_params=2) + qa_jobs(2), dict(ran)
 
     one_obsnum = write_config(
         tmp_path / "border.yaml",
@@ -33,7 +33,8 @@ def test_parameter_edits_rerun_only_affected_steps(small_sim, tmp_path):
         overrides={first: {"baseline": {"b_order": 1}}},
     )
     _, ran = run(data, tmp_path, maps, configfile=one_obsnum)
-    assert ran == Counter(step_params=1, baseline=1, grid=1, srdp=1) + qa_jobs(1), dict(ran)
+    expected = Counter(step_params=1, baseline=1, grid=1, srdp=1, srdp_params=1) + qa_jobs(1)
+    assert ran == expected, dict(ran)
     params = next((tmp_path / "work").glob(f"*/{first}/params/baseline__0.json")).read_text()
     assert '"b_order": 1' in params
     untouched = next((tmp_path / "work").glob(f"*/{second}/params/baseline__0.json")).read_text()

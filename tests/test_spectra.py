@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pytest
@@ -14,9 +16,11 @@ from lmtflow.combination import combo_name, configured_combinations
 from lmtflow.io.sdfits_reader import SDFITSReader
 from lmtflow.io.spectrum_fits import velocity_axis
 from lmtflow.pipeline.combine_spectra import combine_spectra
+from lmtflow.qa.registry import plots_for
 from lmtflow.sim import simulate
 
 from .conftest import make_tiny_config
+from .test_pages import check_resolves, load_in_chromium
 from .workflow_helpers import run, write_config
 
 
@@ -83,21 +87,62 @@ def test_spectrum_recovers_line_and_radiometer_noise(small_sim, spectra_run, lab
     assert abs(v0 - line["vlsr_kms"]) < 0.5 * abs(truth["dvdc_kms"])
     assert fw == pytest.approx(line["fwhm_kms"], rel=0.10)
 
+    measured = np.std(data[_line_free(v, truth["lines"])])
+    assert measured == pytest.approx(_truth_sigma(small_sim, info, label, bank), rel=0.10)
+
+
+def _truth_sigma(small_sim, info, label, bank):
+    """Radiometer noise of the final spectrum from the simulator's Tsys and the ON/REF dumps."""
+    truth = small_sim.obs(label)["banks"][bank]
     session = small_sim.session(label)
     dump_s = session["instrument"]["dump_time_s"]
-    n_on, n_ref = _on_ref_counts(info["dir"] / f"{obsnum}__{bank}.raw.sdfits")
+    n_on, n_ref = _on_ref_counts(info["dir"] / f"{info['obsnum']}__{bank}.raw.sdfits")
     tsys = {b["pixel"]: b["tsys_k"] for b in session["beams"] if b["bank"] == bank}
     sig = {p: radiometer_sigma(t, n_on, n_ref, truth["channel_width_hz"], dump_s)
            for p, t in tsys.items()}  # fmt: skip
     if label == "bs":
         beam_on, beam_off = small_sim.obs(label)["params"]["beams"]
-        expected = 0.5 * np.hypot(sig[beam_on], sig[beam_off])
-    elif label == "ps":
-        expected = sig[small_sim.session(label)["instrument"]["tracking_beam"]]
-    else:  # 1MM: the bank's two polarisations, 1/sigma^2 weighted
-        expected = 1 / np.sqrt(sum(1 / s**2 for s in sig.values()))
-    measured = np.std(data[_line_free(v, truth["lines"])])
-    assert measured == pytest.approx(expected, rel=0.10)
+        return 0.5 * np.hypot(sig[beam_on], sig[beam_off])
+    if label == "ps":
+        return sig[session["instrument"]["tracking_beam"]]
+    return 1 / np.sqrt(sum(1 / s**2 for s in sig.values()))  # 1MM: two pols, 1/sigma^2
+
+
+@pytest.mark.parametrize(
+    ("label", "bank", "source"), [("ps", 0, "core"), ("bs", 0, "core"), ("ps_1mm", 1, "13co21")]
+)
+def test_spectrum_qa_numbers_match_truth(small_sim, spectra_run, label, bank, source):
+    info = spectra_run[label]
+    qa = json.loads((info["dir"] / "qa" / f"{info['obsnum']}__{bank}.qa.json").read_text())
+    spec, expected = qa["spectrum"], 1e3 * _truth_sigma(small_sim, info, label, bank)
+    assert qa["kind"] == "spectrum"
+    assert spec["radiometer_mK"] == pytest.approx(expected, rel=0.15)
+    assert spec["rms_mK"] == pytest.approx(expected, rel=0.15)
+    assert spec["rms_radiometer_ratio"] == pytest.approx(1.0, abs=0.15)
+    line = next(ln for ln in small_sim.obs(label)["banks"][bank]["lines"] if ln["source"] == source)
+    assert abs(spec["peak_velocity_kms"] - line["vlsr_kms"]) < line["fwhm_kms"]
+    assert qa["spectra"]["used"] > 0 and len(spec["parts"]) == len(qa["params"]["spectrum"][
+        "pix_list"]) * (2 if label == "ps_1mm" else 1)  # fmt: skip
+
+
+def test_spectrum_page_and_index_load_in_chromium(spectra_run, tmp_path):
+    info = spectra_run["bs"]
+    page = info["dir"] / "README.html"
+    seen = load_in_chromium(page, tmp_path)
+    check_resolves(seen, page)
+    for label in ("RMS / radiometer", "Radiometer RMS (mK)", "Spectra used / rejected"):
+        assert label in seen["text"], label
+    shown = {Path(unquote(urlparse(src).path)).name for src, _, _ in seen["images"]}
+    for plot in plots_for("spectrum"):
+        assert f"{info['obsnum']}__0.{plot.name}.png" in shown, plot.name
+    names = {Path(unquote(urlparse(h).path)).name for h in seen["links"]}
+    assert any(n.endswith(".spec.fits") for n in names) and any(n.endswith(".spec.txt")
+                                                                for n in names)  # fmt: skip
+    index = info["dir"].parent / "index.html"
+    seen = load_in_chromium(index, tmp_path)
+    check_resolves(seen, index)
+    assert any(h.endswith(f"/{info['obsnum']}/README.html") for h in seen["links"])
+    assert any(src.endswith(f"{info['obsnum']}__0.final.png") for src, _, _ in seen["images"])
 
 
 def test_ascii_table_matches_fits(spectra_run):
@@ -204,3 +249,15 @@ def test_map_combination_gridded_jointly_and_quieter(small_sim, tmp_path):
     inner = np.isfinite(both) & np.isfinite(singles[0]) & np.isfinite(singles[1])
     expected = 1 / np.sqrt(1 / singles[0] ** 2 + 1 / singles[1] ** 2)
     assert np.median(both[inner] / expected[inner]) == pytest.approx(1.0, abs=0.10)
+
+
+def test_interactive_spectrum_equals_workflow(small_sim, spectra_run, tmp_path):
+    import lmtflow
+
+    info = spectra_run["bs"]
+    obs = lmtflow.load(info["obsnum"], data_lmt=small_sim.data_lmt, work=tmp_path / "w")
+    spec = obs.calibrate().baseline().spectrum()
+    _, workflow_data, _ = _spectrum(next(info["dir"].glob("srdp/*__0.spec.fits")))
+    np.testing.assert_array_equal(spec.data, workflow_data.astype(np.float32))
+    assert spec.params["pix_list"] == [10, 8]
+    assert spec.velocity.size == spec.data.size

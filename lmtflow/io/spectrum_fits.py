@@ -15,18 +15,35 @@ from .atomic import atomic_path
 
 
 def spectrum_header(
-    velo0_kms: float, dv_kms: float, rest_freq_hz: float, specsys: str, extra: dict[str, Any]
+    velo0_kms: float,
+    dv_kms: float,
+    rest_freq_hz: float,
+    specsys: str,
+    extra: dict[str, Any],
+    freq_axis: bool = False,
 ) -> fits.Header:
-    """Header of a 1-D spectrum: VRAD axis in m/s, K, rest frequency, frame."""
+    """Header of a 1-D spectrum: VRAD axis in m/s, K, rest frequency, frame.
+
+    ``freq_axis``: a FREQ axis instead (``velo0_kms`` / ``dv_kms`` are then the first
+    frequency and the step in Hz; no rest frequency if ``rest_freq_hz`` is 0), as for RSR.
+    """
     h = fits.Header()
-    h["CTYPE1"] = "VRAD"
-    h["CUNIT1"] = "m/s"
-    h["CRVAL1"] = (velo0_kms * 1e3, "m/s")
-    h["CDELT1"] = (dv_kms * 1e3, "m/s")
+    if freq_axis:
+        h["CTYPE1"] = "FREQ"
+        h["CUNIT1"] = "Hz"
+        h["CRVAL1"] = (velo0_kms, "Hz")
+        h["CDELT1"] = (dv_kms, "Hz")
+    else:
+        h["CTYPE1"] = "VRAD"
+        h["CUNIT1"] = "m/s"
+        h["CRVAL1"] = (velo0_kms * 1e3, "m/s")
+        h["CDELT1"] = (dv_kms * 1e3, "m/s")
     h["CRPIX1"] = 1.0
-    h["RESTFRQ"] = (rest_freq_hz, "Hz")
+    if rest_freq_hz:
+        h["RESTFRQ"] = (rest_freq_hz, "Hz")
     h["SPECSYS"] = specsys
-    h["VELREF"] = 257 if specsys == "LSRK" else 258
+    if not freq_axis:
+        h["VELREF"] = 257 if specsys == "LSRK" else 258
     h["BUNIT"] = ("K", "Ta*")
     h["TELESCOP"] = "LMT"
     h["ORIGIN"] = f"lmtflow {__version__}"
@@ -77,9 +94,16 @@ def write_spectrum_ascii(
     comments: list[str],
 ) -> Path:
     """Columns: velocity (km/s), Ta* (K), Tsys (K), then one column per beam (K)."""
-    names = ["vlsr_kms", "ta_k", "tsys_k", *beams]
-    table = np.column_stack([velocity, spectrum, np.full(len(velocity), tsys), *beams.values()])
-    head = "\n".join([*comments, "  ".join(names)])
+    columns = {"vlsr_kms": velocity, "ta_k": spectrum, "tsys_k": np.full(len(velocity), tsys)}
+    return write_table_ascii(path, {**columns, **beams}, comments)
+
+
+def write_table_ascii(
+    path: str | Path, columns: dict[str, NDArray], comments: list[str], fmt: str = "%.6f"
+) -> Path:
+    """An ASCII table: ``#`` comments, a ``#`` line of column names, one row per channel."""
+    table = np.column_stack(list(columns.values()))
+    head = "\n".join([*comments, "  ".join(columns)])
     with atomic_path(path) as tmp:
-        np.savetxt(tmp, table, fmt="%.6f", header=head)
+        np.savetxt(tmp, table, fmt=fmt, header=head)
     return Path(path)

@@ -95,15 +95,27 @@ def _header_table(numbers: Sequence[dict[str, Any]]) -> str:
     return _table(rows, head)
 
 
+def _noise(n: dict[str, Any]) -> dict[str, Any]:
+    """RMS, radiometer RMS (mK), their ratio and peak (K) of a map (centre) or a spectrum."""
+    if "spectrum" in n:
+        s = n["spectrum"]
+        return {"rms": s.get("rms_mK"), "radiometer": s.get("radiometer_mK"),
+                "ratio": s.get("rms_radiometer_ratio"), "peak": s.get("peak_K")}  # fmt: skip
+    c = n.get("cube", {})
+    return {"rms": c.get("rms_center_mK"), "radiometer": c.get("radiometer_center_mK"),
+            "ratio": c.get("rms_radiometer_ratio"), "peak": c.get("peak_K")}  # fmt: skip
+
+
 def _qa_table(n: dict[str, Any]) -> str:
-    cube, spectra = n.get("cube", {}), n.get("spectra", {})
+    cube, spectra, noise = n.get("cube", {}), n.get("spectra", {}), _noise(n)
+    where = "" if "spectrum" in n else ", centre"
     bad = n.get("bad_beams", [])
     birdies = [b["channel"] for b in n.get("birdies", [])]
     rows = [
-        ["RMS, centre (mK)", _fmt(cube.get("rms_center_mK"))],
-        ["Radiometer RMS, centre (mK)", _fmt(cube.get("radiometer_center_mK"))],
-        ["RMS / radiometer", _fmt(cube.get("rms_radiometer_ratio"), 3)],
-        ["Peak (K)", _fmt(cube.get("peak_K"))],
+        [f"RMS{where} (mK)", _fmt(noise["rms"])],
+        [f"Radiometer RMS{where} (mK)", _fmt(noise["radiometer"])],
+        ["RMS / radiometer", _fmt(noise["ratio"], 3)],
+        ["Peak (K)", _fmt(noise["peak"])],
         ["Spectra used / rejected", f"{_fmt(spectra.get('used'))} / {_fmt(spectra.get('rejected'))}"
          f" (rms_cut {_fmt(spectra.get('rejected_rms_cut'))}, pix_list "
          f"{_fmt(spectra.get('rejected_pix_list'))}, non-finite "
@@ -167,7 +179,7 @@ def project_index(out: str | Path, project: str, entries: Sequence[IndexEntry]) 
     for e in entries:
         for s in e.sections:
             n = s.numbers()
-            o, cube = n.get("observation", {}), n.get("cube", {})
+            o, noise = n.get("observation", {}), _noise(n)
             obsnums = n.get("obsnums") or [o.get("obsnum")]
             name = "+".join(str(x) for x in obsnums)
             thumb = s.plots.get(THUMBNAIL.get(n.get("kind", "map"), ""))
@@ -177,8 +189,8 @@ def project_index(out: str | Path, project: str, entries: Sequence[IndexEntry]) 
             rows.append([f"{link}{escape(name)}</a>", _fmt(o.get("bank")),
                          _fmt(o.get("source")), _fmt(o.get("date_obs")),
                          _fmt(o.get("restfreq_GHz"), 7), _fmt(o.get("inttime_s")),
-                         _fmt(o.get("tsys_K"), 3), _fmt(cube.get("rms_center_mK"), 3),
-                         _fmt(cube.get("rms_radiometer_ratio"), 3), _fmt(n.get("bad_beams", [])),
+                         _fmt(o.get("tsys_K"), 3), _fmt(noise["rms"], 3),
+                         _fmt(noise["ratio"], 3), _fmt(n.get("bad_beams", [])),
                          str(len(n.get("birdies", []))), img])  # fmt: skip
     body = _table(rows, INDEX_HEAD)
     return _write(out, _page(f"Project {project}", body))

@@ -60,6 +60,18 @@ MAP_PLOTS = (
          _MAP + "center_spectrum"),
 )  # fmt: skip
 
+_SPEC = "lmtflow.qa.plots_spectrum:"
+
+SPECTRUM_PLOTS = (
+    Plot("final", "spectrum", "Final spectrum (orange: line windows)", _SPEC + "final"),
+    Plot("zoom", "spectrum", "Zoom on the line: final spectrum and each beam", _SPEC + "zoom"),
+    Plot("beam_spectra", "spectrum", "Spectrum of every beam and polarisation used",
+         _SPEC + "parts"),
+    Plot("blocks", "spectrum", "Final spectrum of every ON block", _SPEC + "blocks"),
+    Plot("tsys_used", "spectrum", "Tsys spectrum of the beams used, from the Cal ObsNum",
+         _SPEC + "tsys"),
+)  # fmt: skip
+
 KINDS: dict[str, list[Plot]] = {"map": [*BEAM_PLOTS, *MAP_PLOTS]}
 THUMBNAIL: dict[str, str] = {"map": "mom0"}
 
@@ -75,3 +87,6 @@ def plots_for(kind: str, stage: str | None = None) -> list[Plot]:
     if kind not in KINDS:
         raise KeyError(f"no QA plots registered for product kind {kind!r}; kinds: {sorted(KINDS)}")
     return [p for p in KINDS[kind] if stage is None or p.stage == stage]
+
+
+register("spectrum", [*SPECTRUM_PLOTS, *(p for p in BEAM_PLOTS if p.name != "coverage")], "final")

@@ -40,7 +40,7 @@ def beam_stage(
 ) -> None:
     """Per-beam plots and numbers of one ObsNum and bank from its baselined SDFITS."""
     steps = read_steps(param_files)
-    summary = summarize(base_sdfits, steps.get("grid", {}))
+    summary = summarize(base_sdfits, steps.get("grid", steps.get("spectrum", {})))
     summary.params["b_regions"] = steps.get("baseline", {}).get("b_regions", [])
     attach_tsys(summary, tsys)
     draw(plots_for(kind, "beams"), summary, plot_paths)
@@ -78,3 +78,21 @@ def merge_numbers(
         merged.update(json.loads(Path(part).read_text()))
     merged["params"] = read_steps(param_files)
     write_json(out, merged)
+
+
+def spectrum_stage(
+    spectrum: str | Path,
+    tsys: str | Path,
+    raw_sdfits: str | Path,
+    param_files: Sequence[str | Path],
+    plot_paths: Mapping[str, str | Path],
+    numbers_out: str | Path,
+) -> None:
+    """Spectrum plots and numbers (rms vs radiometer) of one Ps/Bs ObsNum and bank."""
+    from .spectrum import attach_cal_tsys, radiometer_rms, read_spectrum, spectrum_numbers
+
+    steps = read_steps(param_files)
+    qa = attach_cal_tsys(read_spectrum(spectrum, steps["baseline"]["b_regions"]), tsys)
+    expected, per_beam = radiometer_rms(qa, raw_sdfits)
+    draw(plots_for("spectrum", "spectrum"), qa, plot_paths)
+    write_json(numbers_out, {"spectrum": spectrum_numbers(qa, expected, per_beam)})

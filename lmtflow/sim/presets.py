@@ -12,6 +12,8 @@
 * ``faults``: a small map with a dead beam (3), a noisy beam (5, x3), birdies, spikes and a
   missing roach file (roach2 of the Map). Labels cal, map, ps.
 * ``dualbank``: Sequoia with two banks (CO and 13CO, roach0..7): Cal 110398 + Map 110399.
+* ``rsr``: the Redshift Search Receiver (:mod:`lmtflow.sim.rsr`): Cal 33550 + Bs 33551 (bad
+  lags and a bad chassis/board), Cal 33552 + Bs 33553; labels a, b.
 
 The config schema is documented in :mod:`lmtflow.sim.simulate` (top level and sessions),
 :mod:`lmtflow.sim.skymodel` (``sky``), :mod:`lmtflow.sim.instrument` (``instrument``,
@@ -30,6 +32,7 @@ import yaml
 
 from lmtflow.errors import ConfigError
 
+from .rsr import rsr_preset, simulate_rsr
 from .simulate import SimulationResult, simulate
 
 CO10 = 115.271204
@@ -399,6 +402,7 @@ PRESETS = {
     "bench": _bench,
     "faults": _faults,
     "dualbank": _dualbank,
+    "rsr": rsr_preset,
 }
 
 
@@ -427,6 +431,8 @@ def simulate_preset(
     scale: float = 1.0,
 ) -> SimulationResult:
     """Simulate a named preset into ``out_dir`` (truth in ``<out_dir>_truth`` by default)."""
+    if name == "rsr":
+        return simulate_rsr(preset_config(name), out_dir, seed=seed, truth_dir=truth_dir)
     return simulate(
         preset_config(name, scale), out_dir, seed=seed, truth_dir=truth_dir, dtype=dtype, name=name
     )
