@@ -93,8 +93,6 @@ DIFFSAT = np.array(
 )  # fmt: skip
 
 
-
-
 def diffsat_factor(chassis: int, freq_ghz: NDArray) -> NDArray[np.float64]:
     """(6, nchan) Tsys correction factor of one chassis at the sky frequencies ``freq_ghz``."""
     p = DIFFSAT[chassis]
