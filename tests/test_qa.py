@@ -55,6 +55,20 @@ def test_birdies_found_at_their_channels_and_beams_only():
     assert found == {1200: list(range(16)), 1450: [12], 1451: [12]}
 
 
+def test_varying_sky_in_the_line_window_is_no_birdie():
+    w = _waterfall()
+    chans = np.arange(w.shape[2])
+    rows = np.arange(w.shape[0])[:, None]
+    # a narrow line whose strength changes as the beams cross a source: sky, not a birdie
+    w[:, 3, 300:302] += 4.0 * np.sin(rows / 7.0)
+    w[:, 5, 100] += 3.0 * np.sin(rows[:, 0] / 5.0)  # a varying birdie in a baseline window
+    line_free = np.abs(chans - 300) > 60
+    found = {b["channel"]: b["beams"] for b in find_birdies(w, chans, np.arange(16),
+                                                           line_free=line_free)}  # fmt: skip
+    assert found == {100: [5]}
+    assert 300 in {b["channel"] for b in find_birdies(w, chans, np.arange(16))}
+
+
 def test_birdies_need_enough_time_rows():
     w = _waterfall(nrow=8)
     w[:, :, 200] += 5.0

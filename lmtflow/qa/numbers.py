@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..baseline import window_mask
 from .beams import BeamSummary
 from .maps import CubeData, channel_masks
 from .stats import high_outliers, qac_line, qac_stats, robust_sigma, running_median
@@ -47,17 +48,22 @@ def _zscore(values: NDArray) -> NDArray:
     return excess / np.asarray(robust_sigma(excess, axis=-1))[..., None]
 
 
-def birdie_scores(waterfall: NDArray) -> NDArray:
+def birdie_scores(waterfall: NDArray, line_free: NDArray | None = None) -> NDArray:
     """Per feed and channel ``(nfeed, nchan)``: the larger of two robust z-scores of the
     waterfall ``(ntime, nfeed, nchan)`` minus its running median over ``SPIKE_WIDTH``
     channels (a broad line cancels, neighbours of a spike stay clean): its mean over time
-    (steady birdies) and its scatter over time (birdies that come and go)."""
+    (steady birdies) and its scatter over time (birdies that come and go).
+
+    The scatter score is used only in ``line_free`` channels (the baseline windows) when given:
+    inside the line window the sky itself changes as the beams scan across sources."""
     w = np.asarray(waterfall, dtype=float)
     hp = w - running_median(w, SPIKE_WIDTH)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # edge channels and dead feeds
         steady = _zscore(np.nanmean(hp, axis=0))  # positive spikes only
         varying = _zscore(np.asarray(robust_sigma(hp, axis=0)))
+    if line_free is not None:
+        varying = np.where(np.asarray(line_free, bool)[None, :], varying, np.nan)
     scores = np.fmax(steady, varying)
     edge = SPIKE_WIDTH // 2  # the running median is one-sided there
     scores[:, :edge] = scores[:, scores.shape[1] - edge :] = np.nan
@@ -65,7 +71,11 @@ def birdie_scores(waterfall: NDArray) -> NDArray:
 
 
 def find_birdies(
-    waterfall: NDArray, channels: NDArray, beams: NDArray, nsigma: float = BIRDIE_SIGMA
+    waterfall: NDArray,
+    channels: NDArray,
+    beams: NDArray,
+    nsigma: float = BIRDIE_SIGMA,
+    line_free: NDArray | None = None,
 ) -> list[dict[str, Any]]:
     """Channels whose :func:`birdie_scores` exceed ``nsigma``: ``[{"channel", "beams"}]``.
 
@@ -74,7 +84,7 @@ def find_birdies(
     """
     if waterfall.shape[0] < MIN_BIRDIE_ROWS:
         return []
-    hit = np.nan_to_num(birdie_scores(waterfall)) > nsigma
+    hit = np.nan_to_num(birdie_scores(waterfall, line_free)) > nsigma
     out = []
     for c in np.flatnonzero(hit.any(axis=0)):
         out.append({"channel": int(channels[c]),
@@ -132,13 +142,21 @@ def observation_numbers(summary: BeamSummary) -> dict[str, Any]:
     }
 
 
+def _line_free(summary: BeamSummary) -> NDArray | None:
+    """The baseline-window channels of the summary's velocity axis (None if unknown)."""
+    regions = summary.params.get("b_regions")
+    return window_mask(summary.velocity, regions) if regions else None
+
+
 def beam_numbers(summary: BeamSummary) -> dict[str, Any]:
     """QA numbers from the spectra: observation, spectra used/rejected, bad beams, birdies."""
     return {
         "observation": observation_numbers(summary),
         "spectra": spectra_numbers(summary),
         "bad_beams": bad_beams(summary.rms, summary.beams),
-        "birdies": find_birdies(summary.waterfall, summary.channels, summary.beams),
+        "birdies": find_birdies(
+            summary.waterfall, summary.channels, summary.beams, line_free=_line_free(summary)
+        ),  # fmt: skip
     }
 
 
