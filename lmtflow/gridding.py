@@ -184,6 +184,21 @@ def rms_threshold(rms: ArrayLike, pixel: ArrayLike, rms_cut: float) -> NDArray[n
     return keep
 
 
+def grid_selection(
+    rms: NDArray, beams: NDArray, grid_params: dict, obsnum: int | None = None
+) -> NDArray:
+    """Spectra the gridder uses: beam in ``pix_list`` (a list, or per ObsNum), finite positive
+    RMS, robust RMS cut (``lmtflow.gridding.rms_threshold``)."""
+    pix = grid_params.get("pix_list", np.unique(beams))
+    if isinstance(pix, dict):
+        pix = pix[str(obsnum)]
+    keep = np.isin(beams, list(pix))
+    keep &= rms_threshold(rms, beams, float(grid_params.get("rms_cut", 0.0)))
+    with np.errstate(invalid="ignore"):
+        keep &= np.isfinite(rms) & (rms > 0)
+    return keep
+
+
 @dataclass
 class _Plan:
     """Used spectra sorted by nearest cell on the map extended by ``nc`` cells each side."""

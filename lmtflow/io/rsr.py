@@ -101,19 +101,25 @@ def _lo(value: NDArray, fallback: float) -> float:
     return v if v > 0 else fallback
 
 
-def read_chassis(path: str | Path) -> ChassisData:
-    """Read one chassis file; every required name is checked (error names file and variable)."""
-    path = Path(path)
+def _open_chassis(path: Path) -> tuple[netCDF4.Dataset, str]:
+    """The open dataset (masking off) and its one ``RedshiftChassis_C_`` header group name."""
     try:
         ds = netCDF4.Dataset(path)
     except OSError as exc:
         raise RsrFileError(f"{path}: not a readable netCDF file ({exc})") from exc
+    ds.set_auto_mask(False)
+    groups = {n.split(".")[1] for n in ds.variables if n.startswith("Header.RedshiftChassis_")}
+    if len(groups) != 1:
+        ds.close()
+        raise RsrFileError(f"{path}: expected one RedshiftChassis_C_ header group, {groups}")
+    return ds, groups.pop()
+
+
+def read_chassis(path: str | Path) -> ChassisData:
+    """Read one chassis file; every required name is checked (error names file and variable)."""
+    path = Path(path)
+    ds, g = _open_chassis(path)
     with ds:
-        ds.set_auto_mask(False)
-        groups = {n.split(".")[1] for n in ds.variables if n.startswith("Header.RedshiftChassis_")}
-        if len(groups) != 1:
-            raise RsrFileError(f"{path}: expected one RedshiftChassis_C_ header group, {groups}")
-        g = groups.pop()
         chassis = int(g.split("_")[1])
         obspgm = read_char(ds, "Header.Dcs.ObsPgm") if "Header.Dcs.ObsPgm" in ds.variables else ""
         if not obspgm:
@@ -224,16 +230,8 @@ def read_rsr_header(data_lmt: str | Path, obsnum: int) -> RsrHeader:
     """Header values of ``obsnum`` from its chassis files (only scalars are read)."""
     files = chassis_files(data_lmt, obsnum)
     path = files[min(files)]
-    try:
-        ds = netCDF4.Dataset(path)
-    except OSError as exc:
-        raise RsrFileError(f"{path}: not a readable netCDF file ({exc})") from exc
+    ds, g = _open_chassis(path)
     with ds:
-        ds.set_auto_mask(False)
-        groups = {n.split(".")[1] for n in ds.variables if n.startswith("Header.RedshiftChassis_")}
-        if len(groups) != 1:
-            raise RsrFileError(f"{path}: expected one RedshiftChassis_C_ header group, {groups}")
-        g = groups.pop()
         names = ds.variables
 
         def text(name: str, default: str) -> str:

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from .. import __version__
 from ..errors import ProductError
-from ..gridding import DEFAULT_TILE, GridGeometry, grid_spectra, rms_threshold
+from ..gridding import DEFAULT_TILE, GridGeometry, grid_selection, grid_spectra
 from ..io.cube import SpectralWCS, write_cube, write_plane
 from ..io.sdfits_reader import SDFITSReader
 from ..kernels import Kernel, KernelEvaluator, effective_beam_fwhm, lmt_beam_fwhm
@@ -30,20 +30,11 @@ STRIP_BYTES = 96 << 20  # spectra held in memory at once (one strip of map rows)
 GATHER_BYTES = 16 << 20  # rows read per window when gathering a strip's spectra
 
 
-def _beams_for(params: dict, obsnum: int) -> list[int]:
-    """pix_list of one input: a list, or a per-ObsNum mapping when ObsNums are combined."""
-    beams = params["pix_list"]
-    return list(beams[str(obsnum)]) if isinstance(beams, dict) else list(beams)
-
-
 def _load(path: str | Path, params: dict):
     """Header, position/RMS columns, kept rows and the (closed) reader: spectra stay on disk."""
     with SDFITSReader(path) as r:
-        beams = _beams_for(params, int(r.header["OBSNUM"]))
         cols = r.columns(["FDNUM", "LMTXOFF", "LMTYOFF", "RMS", "TSYS"])
-        keep = np.isin(cols["FDNUM"], beams)
-        keep &= rms_threshold(cols["RMS"], cols["FDNUM"], float(params["rms_cut"]))
-        keep &= np.isfinite(cols["RMS"]) & (cols["RMS"] > 0)
+        keep = grid_selection(cols["RMS"], cols["FDNUM"], params, int(r.header["OBSNUM"]))
         return r.header, cols, keep, r
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..gridding import rms_threshold
+from ..gridding import grid_selection
 from ..io.sdfits_reader import SDFITSReader
 from ..pipeline.obsmeta import axis_from_keywords
 from ..pipeline.tsys import read_tsys
@@ -58,21 +58,6 @@ class BeamSummary:
     def channels(self) -> NDArray[np.int_]:
         """Original spectrometer channel of every channel of the sliced spectra."""
         return int(self.header.get("CHAN0", 0)) + np.arange(self.velocity.size)
-
-
-def grid_selection(
-    rms: NDArray, beams: NDArray, grid_params: dict[str, Any], obsnum: int | None = None
-) -> NDArray:
-    """Spectra the gridder uses: beam in ``pix_list`` (a list, or per ObsNum), finite positive
-    RMS, robust RMS cut (``lmtflow.gridding.rms_threshold``)."""
-    pix = grid_params.get("pix_list", np.unique(beams))
-    if isinstance(pix, dict):
-        pix = pix[str(obsnum)]
-    keep = np.isin(beams, list(pix))
-    keep &= rms_threshold(rms, beams, float(grid_params.get("rms_cut", 0.0)))
-    with np.errstate(invalid="ignore"):
-        keep &= np.isfinite(rms) & (rms > 0)
-    return keep
 
 
 def _dump_bins(ntime: int, max_rows: int) -> tuple[int, int]:

@@ -17,11 +17,10 @@ from astropy.io import fits
 from numpy.typing import NDArray
 
 from ..baseline import window_mask
-from ..gridding import GridGeometry, expected_noise_map
+from ..gridding import GridGeometry, expected_noise_map, grid_selection
 from ..io.cube import write_plane
 from ..io.sdfits_reader import SDFITSReader
 from ..kernels import Kernel
-from .beams import grid_selection
 
 PLANES = {"mom0": "K km/s", "mom1": "km/s", "peak": "K", "rms": "K", "radiometer": "K"}
 CLIP_SIGMA = 3.0
