@@ -27,8 +27,5 @@ include: "rules/report.smk"
 rule all:
     input:
         all_products(),
-        all_combinations(),
-        all_rsr_products(),
-        all_rsr_combinations(),
         all_reports(),
     default_target: True

@@ -128,6 +128,30 @@ def snakemake_run(data: Path, wdir: Path, obsnum: int, args, config: Path | None
     return time.perf_counter() - t0
 
 
+def rule_seconds(work: Path) -> dict[str, tuple[float, float]]:
+    """Wall seconds and peak RSS (MB) of each job of a run, from Snakemake's benchmark files."""
+    out = {}
+    for tsv in sorted(work.rglob("benchmarks/*.tsv")):
+        lines = tsv.read_text().strip().splitlines()
+        row = dict(zip(lines[0].split("\t"), lines[-1].split("\t"), strict=True))
+        name = f"{tsv.stem} ({tsv.parent.parent.name})"
+        out[name] = (float(row["s"]), float(row["max_rss"]) if row["max_rss"] != "NA" else 0.0)
+    return out
+
+
+def first_touch_mb_s(mb: int = 256) -> float:
+    """MB/s at which a fresh process touches ``mb`` MB of new memory (child process): on
+    virtual machines that return freed memory to the host this is far below memcpy speed,
+    and every new page of a written file costs the same."""
+    code = (
+        "import numpy as np, time\n"
+        f"t = time.perf_counter(); a = np.ones({mb} << 18, np.float32)\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return mb / float(out.stdout)
+
+
 def best(runs: list[dict]) -> dict:
     """The run with the least wall time, with the wall range of all runs."""
     b = dict(min(runs, key=lambda r: r["wall"]))
@@ -192,15 +216,17 @@ def bench_one(root: Path, args: argparse.Namespace, scale: float) -> dict:
             for pat in (layout.SRDP_CUBE, layout.SRDP_WEIGHT, layout.SRDP_PARAMS)
         ]
     )
-    cold_runs, rerun_runs = [], []
+    cold_runs, rerun_runs, jobs = [], [], []
     for i in range(repeat):
         shutil.rmtree(wdir, ignore_errors=True)
         wdir.mkdir()
         cold_runs.append(snakemake_run(data, wdir, obsnum, args, None, targets))
+        jobs.append(rule_seconds(wdir / "work"))
         cfg = root / f"grid_edit_{i}.yaml"
         cfg.write_text(f"defaults:\n  grid:\n    resolution: {12.0 + 0.5 * i}\n")
         rerun_runs.append(snakemake_run(data, wdir, obsnum, args, cfg, targets))
     cold, rerun = min(cold_runs), min(rerun_runs)
+    idle = min(snakemake_run(data, wdir, obsnum, args, cfg, targets) for _ in range(repeat))
 
     work = wdir / "work"
     fc = dict(pid=info.cal_pid, obsnum=cal, bank=bank)
@@ -246,6 +272,8 @@ def bench_one(root: Path, args: argparse.Namespace, scale: float) -> dict:
         floor=floor,
         cold=cold,
         cold_runs=cold_runs,
+        jobs=jobs[cold_runs.index(cold)],
+        idle=idle,
         rerun=rerun,
         rerun_runs=rerun_runs,
         stages=stages,
@@ -290,13 +318,19 @@ def report(r: dict) -> dict:
         f"(runs {', '.join(f'{t:.2f}' for t in r['cold_runs'])})"
     )
     print(
+        "  its jobs (Snakemake benchmark files; wall s, peak RSS MB): "
+        + ", ".join(f"{k} {t:.2f} s {m:.0f} MB" for k, (t, m) in r["jobs"].items())
+    )
+    print(
         f"re-run after a grid edit: {r['rerun']:.2f} s "
         f"(runs {', '.join(f'{t:.2f}' for t in r['rerun_runs'])})"
     )
+    print(f"Snakemake alone (the same command, nothing to do): {r['idle']:.2f} s")
     print(f"ratio end-to-end / netCDF4 read of the raw files: {r['cold'] / r['floor']:.1f}")
     print(
         f"ratio re-run after grid edit / grid step alone (process, 2 threads): "
-        f"{r['rerun'] / grid_wall:.2f}"
+        f"{r['rerun'] / grid_wall:.2f} (without Snakemake's own time: "
+        f"{(r['rerun'] - r['idle']) / grid_wall:.2f})"
     )
     print(f"gridding 2 threads vs 1: {grid2 / grid1:.2f}x")
     checks = [
@@ -356,7 +390,10 @@ def main() -> None:
     import tempfile
 
     root = args.dir or Path(tempfile.mkdtemp(prefix="bench_pipeline_"))
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; dir {root}")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, new memory "
+        f"first touched at {first_touch_mb_s():.0f} MB/s; dir {root}"
+    )
     heads = {}
     try:
         for scale in args.scales:

@@ -30,9 +30,12 @@ def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
 
 
 def _resolve(schema: dict, node: dict) -> dict:
+    """Follow ``$ref`` JSON pointers within the schema (``#/definitions/a/properties/b``)."""
     while "$ref" in node:
-        name = node["$ref"].rsplit("/", 1)[-1]
-        node = schema["definitions"][name]
+        target = schema
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
     return node
 
 
@@ -67,8 +70,13 @@ def _explain(schema: dict, error: jsonschema.ValidationError) -> str:
             full = f"{where}.{key}" if path else str(key)
             parts.append(f"unknown config key {full!r}{hint}")
         return "\n".join(parts)
-    if error.validator == "propertyNames":
-        return f"config key {where}: {error.message}"
+    if "propertyNames" in error.schema_path:
+        rule = _subschema(schema, path).get("propertyNames", {})
+        forbidden = rule.get("not", {}).get("enum", [])
+        allowed = f"names must match {rule.get('pattern', '?')}" + (
+            f" and not be {', '.join(forbidden)}" if forbidden else ""
+        )
+        return f"config key {where}: name {error.instance!r} is not allowed ({allowed})"
     return f"config key {where}: value {error.instance!r} is invalid: {error.message}"
 
 
@@ -82,6 +90,9 @@ def _normalise(config: dict) -> dict:
         ]
     if isinstance(out.get("overrides"), dict):
         out["overrides"] = {str(k): v for k, v in out["overrides"].items()}
+    for attempt in (out.get("attempts") or {}).values():
+        if isinstance(attempt, dict) and isinstance(attempt.get("overrides"), dict):
+            attempt["overrides"] = {str(k): v for k, v in attempt["overrides"].items()}
     return out
 
 
@@ -112,7 +123,9 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict
     errors = sorted(validator.iter_errors(cfg), key=lambda e: list(e.absolute_path))
     if errors:
         raise ConfigError("\n".join(_explain(schema, e) for e in errors))
+    attempts = cfg.pop("attempts", None) or {}  # overlays: only the values the user set
     cfg = _fill_defaults(schema, schema, cfg)
+    cfg["attempts"] = attempts
     cfg["data_lmt"] = cfg["data_lmt"] or os.environ.get("DATA_LMT", "") or "data_lmt"
     cfg["work_lmt"] = cfg["work_lmt"] or os.environ.get("WORK_LMT", "") or "work_lmt"
     return cfg

@@ -37,8 +37,11 @@ Decisions where the reference differs (``sequoia_raw_and_algorithms.md`` §4.7, 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -254,6 +257,50 @@ class _Plan:
         return np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
 
 
+class _Scratch:
+    """Spectrum buffers of the tile workers. Inside :func:`keep_scratch` they are kept from
+    one call to the next: a fresh buffer costs a page fault per 4 KB on first touch, which
+    adds up when a map is gridded block by block."""
+
+    def __init__(self) -> None:
+        self._free: list[NDArray[np.float32]] = []
+        self._lock = threading.Lock()
+        self.keep = 0
+
+    def take(self, m: int, nchan: int) -> NDArray[np.float32]:
+        """A buffer of at least ``m`` rows of ``nchan`` channels (contents undefined)."""
+        with self._lock:
+            for k, flat in enumerate(self._free):
+                if nchan and flat.size >= m * nchan:
+                    del self._free[k]
+                    return flat[: flat.size // nchan * nchan].reshape(-1, nchan)
+        return np.empty((m, nchan), dtype=np.float32)
+
+    def give(self, buf: NDArray[np.float32]) -> None:
+        flat = buf.base if buf.base is not None else buf
+        with self._lock:
+            if self.keep and flat.size:
+                self._free.append(flat.reshape(-1))
+
+
+_SCRATCH = _Scratch()
+
+
+@contextlib.contextmanager
+def keep_scratch() -> Iterator[None]:
+    """Keep the gridder's scratch buffers between :func:`grid_spectra` calls in this block
+    (for gridding a map in pieces); they are freed when the outermost block ends."""
+    with _SCRATCH._lock:
+        _SCRATCH.keep += 1
+    try:
+        yield
+    finally:
+        with _SCRATCH._lock:
+            _SCRATCH.keep -= 1
+            if not _SCRATCH.keep:
+                _SCRATCH._free.clear()
+
+
 def _check_params(resolution: float, rmax: float, edge: int) -> None:
     if not resolution > 0 or not rmax > 0:
         raise ValueError("resolution and rmax must be > 0")
@@ -261,7 +308,8 @@ def _check_params(resolution: float, rmax: float, edge: int) -> None:
         raise ValueError("edge must be 0 or 1")
 
 
-def _resolve_threads(threads: int | None) -> int:
+def resolve_threads(threads: int | None) -> int:
+    """Worker threads to use: ``threads``, or the cores this process may run on if None."""
     if threads is None:
         try:
             return max(1, len(os.sched_getaffinity(0)))
@@ -279,6 +327,7 @@ def _run(
     edge: int,
     threads: int,
     tile: int,
+    cube: NDArray[np.float32] | None = None,
 ) -> dict[str, NDArray]:
     g = plan.geometry
     nchan = 0 if spectra is None else spectra.shape[1]
@@ -288,7 +337,7 @@ def _run(
         "valid": np.zeros(g.shape, dtype=bool),
     }
     if spectra is not None:
-        out["cube"] = np.empty((nchan, g.ny, g.nx), dtype=np.float32)
+        out["cube"] = np.empty((nchan, g.ny, g.nx), np.float32) if cube is None else cube
     if sigma2 is not None:
         out["noise"] = np.full(g.shape, np.nan)
     xc = g.x_offsets()
@@ -297,52 +346,55 @@ def _run(
     direct = spectra is not None and spectra.dtype == np.float32
 
     def work(worker: int) -> None:
-        buf = np.empty((0, nchan), dtype=np.float32)
-        for j0, i0 in tiles[worker::threads]:
-            j1, i1 = min(j0 + tile, g.ny), min(i0 + tile, g.nx)
-            th, tw = j1 - j0, i1 - i0
-            cand = plan.candidates(i0, i1, j0, j1)
-            m = cand.size
-            dx = np.square(xc[i0:i1, None] - plan.x[cand][None, :]).astype(np.float32)
-            dy = np.square(yc[j0:j1, None] - plan.y[cand][None, :]).astype(np.float32)
-            r2 = (dy[:, None, :] + dx[None, :, :]).reshape(th * tw, m)
-            a = evaluator(r2)
-            a *= plan.rho[cand]
-            sw = a.sum(axis=1, dtype=np.float64)
-            sw2 = np.square(a).sum(axis=1, dtype=np.float64)
-            hits = plan.hits[j0:j1, i0:i1].ravel()
-            valid = (sw > 0) & ((hits > 0) | (edge != 0))
-            out["weight"][j0:j1, i0:i1] = sw.reshape(th, tw)
-            out["sum_w2"][j0:j1, i0:i1] = sw2.reshape(th, tw)
-            out["valid"][j0:j1, i0:i1] = valid.reshape(th, tw)
-            if sigma2 is not None:
-                var = np.square(a) @ sigma2[cand]
-                noise = np.sqrt(np.maximum(var, 0)) / np.where(valid, sw, 1)
-                noise[~valid] = np.nan
-                out["noise"][j0:j1, i0:i1] = noise.reshape(th, tw)
-            if spectra is None:
-                continue
-            if buf.shape[0] < m:
-                buf = np.empty((max(m, int(1.25 * buf.shape[0])), nchan), dtype=np.float32)
-            s = buf[:m]
-            rows = plan.src[cand]
-            if direct:
-                np.take(spectra, rows, axis=0, out=s)
-            else:
-                s[...] = np.take(spectra, rows, axis=0)
-            denom = sw.astype(np.float32)[:, None]
-            ok = np.broadcast_to(valid[:, None], (th * tw, nchan))
-            if bad_rows is not None and bad_rows[rows].any():
-                b = np.flatnonzero(bad_rows[rows])
-                finite = np.isfinite(s[b])
-                s[b] = np.where(finite, s[b], np.float32(0))
-                denom = denom - a[:, b] @ (~finite).astype(np.float32)
-                ok = ok & (denom > 1e-3 * sw[:, None])
-            c = a @ s
-            with np.errstate(divide="ignore", invalid="ignore"):
-                np.divide(c, denom, out=c)
-            c[~ok] = np.nan
-            out["cube"][:, j0:j1, i0:i1] = c.T.reshape(nchan, th, tw)
+        buf = _SCRATCH.take(0, nchan)
+        try:
+            for j0, i0 in tiles[worker::threads]:
+                j1, i1 = min(j0 + tile, g.ny), min(i0 + tile, g.nx)
+                th, tw = j1 - j0, i1 - i0
+                cand = plan.candidates(i0, i1, j0, j1)
+                m = cand.size
+                dx = np.square(xc[i0:i1, None] - plan.x[cand][None, :]).astype(np.float32)
+                dy = np.square(yc[j0:j1, None] - plan.y[cand][None, :]).astype(np.float32)
+                r2 = (dy[:, None, :] + dx[None, :, :]).reshape(th * tw, m)
+                a = evaluator(r2)
+                a *= plan.rho[cand]
+                sw = a.sum(axis=1, dtype=np.float64)
+                sw2 = np.square(a).sum(axis=1, dtype=np.float64)
+                hits = plan.hits[j0:j1, i0:i1].ravel()
+                valid = (sw > 0) & ((hits > 0) | (edge != 0))
+                out["weight"][j0:j1, i0:i1] = sw.reshape(th, tw)
+                out["sum_w2"][j0:j1, i0:i1] = sw2.reshape(th, tw)
+                out["valid"][j0:j1, i0:i1] = valid.reshape(th, tw)
+                if sigma2 is not None:
+                    var = np.square(a) @ sigma2[cand]
+                    noise = np.sqrt(np.maximum(var, 0)) / np.where(valid, sw, 1)
+                    noise[~valid] = np.nan
+                    out["noise"][j0:j1, i0:i1] = noise.reshape(th, tw)
+                if spectra is None:
+                    continue
+                if buf.shape[0] < m:  # the smaller buffer is dropped, not kept
+                    buf = _SCRATCH.take(max(m, int(1.25 * buf.shape[0])), nchan)
+                s = buf[:m]
+                rows = plan.src[cand]
+                if direct:
+                    np.take(spectra, rows, axis=0, out=s)
+                else:
+                    s[...] = np.take(spectra, rows, axis=0)
+                denom = sw.astype(np.float32)[:, None]
+                ok = np.broadcast_to(valid[:, None], (th * tw, nchan))
+                if bad_rows is not None and bad_rows[rows].any():
+                    b = np.flatnonzero(bad_rows[rows])
+                    finite = np.isfinite(s[b])
+                    s[b] = np.where(finite, s[b], np.float32(0))
+                    denom = denom - a[:, b] @ (~finite).astype(np.float32)
+                    ok = ok & (denom > 1e-3 * sw[:, None])
+                c = a @ s
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    np.divide(c, denom, out=c)
+                c[~ok] = np.nan
+                out["cube"][:, j0:j1, i0:i1] = c.T.reshape(nchan, th, tw)
+        finally:
+            _SCRATCH.give(buf)
 
     with threadpool_limits(limits=1, user_api="blas"):
         if threads == 1:
@@ -366,6 +418,7 @@ def grid_spectra(
     threads: int | None = None,
     sigma: ArrayLike | None = None,
     tile: int = DEFAULT_TILE,
+    out: NDArray[np.float32] | None = None,
 ) -> GriddedCube:
     """Grid ``spectra`` ``(nspec, nchan)`` taken at offsets ``(x, y)`` (arcsec, x east).
 
@@ -373,7 +426,8 @@ def grid_spectra(
     ``kernel`` is a ``Kernel``, an ``otf_select`` code or ``(kind, a, b, c)``; ``rmax`` is in
     units of ``resolution_arcsec``. ``edge=0`` blanks cells that are nobody's nearest cell,
     ``edge=1`` keeps every cell with positive weight. ``sigma`` (per-spectrum noise, K) adds
-    the expected-noise map. ``threads`` defaults to the usable cores.
+    the expected-noise map. ``threads`` defaults to the usable cores. ``out``: a float32
+    ``(nchan, ny, nx)`` array (a view of a larger cube is fine) that receives the cube.
     """
     spectra = np.asarray(spectra)
     if spectra.ndim != 2:
@@ -392,17 +446,21 @@ def grid_spectra(
         if not bad_rows.any():
             bad_rows = None
     sigma2 = None if sigma is None else np.square(np.asarray(sigma, dtype=np.float64))[plan.src]
-    nthreads = _resolve_threads(threads)
-    out = _run(plan, evaluator, spectra, bad_rows, sigma2, edge, nthreads, tile)
+    nthreads = resolve_threads(threads)
+    if out is not None and (
+        out.dtype != np.float32 or out.shape != (spectra.shape[1], *geometry.shape)
+    ):
+        raise ValueError(f"out must be float32 {(spectra.shape[1], *geometry.shape)}")
+    res = _run(plan, evaluator, spectra, bad_rows, sigma2, edge, nthreads, tile, out)
     return GriddedCube(
-        cube=out["cube"],
-        weight=out["weight"],
-        sum_w2=out["sum_w2"],
+        cube=res["cube"],
+        weight=res["weight"],
+        sum_w2=res["sum_w2"],
         hits=plan.hits,
-        valid=out["valid"],
+        valid=res["valid"],
         geometry=geometry,
         n_used=int(plan.src.size),
-        noise=out.get("noise"),
+        noise=res.get("noise"),
         params={
             "resolution": float(resolution_arcsec),
             "cell": geometry.cell,
@@ -438,5 +496,5 @@ def expected_noise_map(
     evaluator = KernelEvaluator(kern, resolution_arcsec, rmax, geometry.cell)
     plan = _Plan.build(x_arcsec, y_arcsec, weights, geometry, evaluator.radius)
     sigma2 = np.square(np.asarray(sigma, dtype=np.float64))[plan.src]
-    out = _run(plan, evaluator, None, None, sigma2, edge, _resolve_threads(threads), DEFAULT_TILE)
+    out = _run(plan, evaluator, None, None, sigma2, edge, resolve_threads(threads), DEFAULT_TILE)
     return out["noise"]

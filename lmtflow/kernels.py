@@ -19,11 +19,11 @@ reference's polynomial J1 approximation differs from the true J1 by ~1e-8).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special
 
 from .constants import ARCSEC_PER_RAD, LMT_DIAMETER_M
 
@@ -105,9 +105,26 @@ class Kernel:
 
 def _two_jinc(z: NDArray) -> NDArray:
     """``2 J1(z)/z`` with the limit 1 at ``z = 0``."""
+    from scipy import special  # here: importing scipy costs ~0.2 s, most callers need none
+
     z = np.asarray(z, dtype=float)
     safe = np.where(z == 0, 1.0, z)
     return np.where(z == 0, 1.0, 2 * special.j1(safe) / safe)
+
+
+@functools.lru_cache(maxsize=16)
+def _jinc_table(
+    kernel: Kernel, resolution: float, rmax: float, cell: float
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Values and slopes of the kernel on ``_TABLE_SIZE`` squared radii up to its support
+    (computed once per kernel and geometry: a map gridded in blocks asks many times)."""
+    r2 = np.linspace(0.0, kernel.support(resolution, rmax, cell) ** 2, _TABLE_SIZE)
+    tab = kernel.values(np.sqrt(r2), resolution, rmax, cell)
+    tab[-1] = 0.0  # the taper is 0 at rmax; make the table end exactly there
+    tab = np.concatenate([tab, [0.0, 0.0]])
+    values, slopes = tab[:-1].astype(np.float32), np.diff(tab).astype(np.float32)
+    values.flags.writeable = slopes.flags.writeable = False  # shared between evaluators
+    return values, slopes
 
 
 class KernelEvaluator:
@@ -119,14 +136,11 @@ class KernelEvaluator:
         self.radius = kernel.support(resolution, rmax, cell)
         self.r2max = self.radius**2
         if kernel.kind == "jinc":
-            r2 = np.linspace(0.0, self.r2max, _TABLE_SIZE)
-            tab = kernel.values(np.sqrt(r2), resolution, rmax, cell)
-            tab[-1] = 0.0  # the taper is 0 at rmax; make the table end exactly there
-            tab = np.concatenate([tab, [0.0, 0.0]])
             self._scale = np.float32((_TABLE_SIZE - 1) / self.r2max)
             self._umax = np.float32(_TABLE_SIZE - 1)
-            self._tab = tab[:-1].astype(np.float32)
-            self._slope = np.diff(tab).astype(np.float32)
+            self._tab, self._slope = _jinc_table(
+                kernel, float(resolution), float(rmax), float(cell)
+            )
 
     def __call__(self, r2: NDArray[np.float32]) -> NDArray[np.float32]:
         """Kernel values for squared distances ``r2``; ``r2`` is overwritten (scratch)."""
@@ -211,5 +225,7 @@ def effective_beam_fwhm(
 
     def half(r: float) -> float:
         return smoothed_beam(r, beam, resolution, kernel, rmax, cell)[0] - 0.5 * peak
+
+    from scipy import optimize
 
     return 2.0 * optimize.brentq(half, 0.0, 3.0 * beam + resolution, xtol=1e-4)

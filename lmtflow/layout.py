@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# Patterns with Snakemake-style wildcards, relative to the work tree.
-OBSDIR = "{pid}/{obsnum}"
+# Patterns with Snakemake-style wildcards, relative to the work tree. ``{attempt}`` is empty
+# for the base reduction and ``/attempts/<name>`` for an attempt (lmtflow.attempts).
+OBSDIR = "{pid}/{obsnum}{attempt}"
 PARAMS = OBSDIR + "/params/{step}__{bank}.json"
 RAW_SDFITS = OBSDIR + "/{obsnum}__{bank}.raw.sdfits"
 TSYS = OBSDIR + "/{obsnum}__{bank}.tsys.fits"
@@ -33,15 +34,25 @@ QA_PLOT = QA_DIR + "/{obsnum}__{bank}.{plot}.png"
 QA_PART = QA_DIR + "/{obsnum}__{bank}.{stage}.json"
 QA_NUMBERS = QA_DIR + "/{obsnum}__{bank}.qa.json"
 README = OBSDIR + "/README.html"
+ARCHIVE = OBSDIR + "/{obsnum}_SRDP.zip"  # the products, QA and parameters of one attempt
+COMPARE = "{pid}/{obsnum}/attempts.html"  # every attempt side by side
 PROJECT_INDEX = "{pid}/index.html"
 
 # Combinations of ObsNums: a directory named by the sorted set (lmtflow.combination.combo_name).
-COMBO_DIR = "{pid}/{combo}"
+COMBO_DIR = "{pid}/{combo}{attempt}"
 COMBO_PARAMS = COMBO_DIR + "/params/{step}__{bank}.json"
 COMBO_CUBE = COMBO_DIR + "/{src}_{combo}__{bank}.fits"
 COMBO_WEIGHT = COMBO_DIR + "/{src}_{combo}__{bank}.wt.fits"
 COMBO_SPECTRUM = COMBO_DIR + "/{src}_{combo}__{bank}.spec.fits"
 COMBO_SPECTRUM_TXT = COMBO_DIR + "/{src}_{combo}__{bank}.spec.txt"
+COMBO_README = COMBO_DIR + "/README.html"
+COMBO_ARCHIVE = COMBO_DIR + "/{combo}_SRDP.zip"
+COMBO_COMPARE = "{pid}/{combo}/attempts.html"
+COMBO_QA_DIR = COMBO_DIR + "/qa"
+COMBO_QA_PLOT = COMBO_QA_DIR + "/{combo}__{bank}.{plot}.png"
+COMBO_QA_PART = COMBO_QA_DIR + "/{combo}__{bank}.{stage}.json"
+COMBO_QA_NUMBERS = COMBO_QA_DIR + "/{combo}__{bank}.qa.json"
+COMBO_PLANE = COMBO_QA_DIR + "/{combo}__{bank}.{plane}.fits"  # mom0, mom1, peak, rms, ...
 
 # RSR ObsNums (rules/rsr.smk): one pseudo-bank 0 holds every chassis (FDNUM) and board (IFNUM).
 RSR_BADLAGS = OBSDIR + "/{obsnum}.badlags"  # written once, then the user's to edit
@@ -69,5 +80,6 @@ class _KeepMissing(dict):
 
 
 def path(work: str | Path, pattern: str, **fields: object) -> Path:
-    """Fill ``pattern`` and place it under the work tree; unfilled wildcards stay as they are."""
-    return Path(work) / pattern.format_map(_KeepMissing(fields))
+    """Fill ``pattern`` and place it under the work tree; unfilled wildcards stay as they are,
+    except ``attempt``, which is the base's (empty) unless given."""
+    return Path(work) / pattern.format_map(_KeepMissing({"attempt": "", **fields}))

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .targets import Product
 
 REPO = Path(__file__).resolve().parent.parent
 SNAKEFILE = REPO / "Snakefile"
@@ -20,20 +28,27 @@ def snakemake_command(
     extra_config: Sequence[str] = (),
     extra_args: Sequence[str] = (),
     configfile: str | Path | None = None,
+    targets: Sequence[str | Path] = (),
 ) -> list[str]:
-    """The ``snakemake`` command line that reduces ``obsnums``."""
+    """The ``snakemake`` command line that reduces ``obsnums`` (or makes ``targets``)."""
     if not SNAKEFILE.exists():
         raise FileNotFoundError(f"{SNAKEFILE} not found: run lmtflow from a source checkout")
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--cores", str(cores)]
+    cmd = [sys.executable, "-m", "snakemake", *map(str, targets)]  # first: options take lists
+    cmd += ["-s", str(SNAKEFILE), "--cores", str(cores)]
     cmd += ["--rerun-incomplete"]  # a killed job's output is redone, as in profiles/
     if directory is not None:
         cmd += ["--directory", str(directory)]
     if configfile is not None:
         cmd += ["--configfile", str(configfile)]
     obs = "[" + ",".join(str(int(o)) for o in obsnums) + "]"
-    cmd += ["--config", f"data_lmt={Path(data_lmt).resolve()}",
-            f"work_lmt={Path(work_lmt).resolve()}", f"obsnums={obs}", *extra_config]  # fmt: skip
-    return cmd + list(extra_args)
+    cmd += list(extra_args)  # before --config, which takes every word after it
+    return cmd + [
+        "--config",
+        f"data_lmt={Path(data_lmt).resolve()}",
+        f"work_lmt={Path(work_lmt).resolve()}",
+        f"obsnums={obs}",
+        *extra_config,
+    ]
 
 
 def run_snakemake(*args, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -43,3 +58,73 @@ def run_snakemake(*args, check: bool = True, **kwargs) -> subprocess.CompletedPr
     if check and proc.returncode != 0:
         raise RuntimeError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return proc
+
+
+@dataclass
+class AttemptResult:
+    """What :func:`run_attempt` made: per ObsNum/combination and bank, its products."""
+
+    name: str
+    products: list[Product]
+    ran: dict[str, int]
+    """How many jobs of each rule this run executed (shared steps done before: none)."""
+
+    def qa(self, label: str | int, bank: int = 0) -> dict[str, Any]:
+        """The QA numbers of one ObsNum or combination (``"79448_79451"``) and bank."""
+        for p in self.products:
+            if p.label == str(label) and p.bank == bank:
+                return json.loads(p.qa.read_text())
+        raise KeyError(f"attempt {self.name} has no product {label} bank {bank}")
+
+    def files(self, label: str | int, bank: int = 0) -> list[Path]:
+        """The product files (SRDP) of one ObsNum or combination and bank."""
+        for p in self.products:
+            if p.label == str(label) and p.bank == bank:
+                return list(p.files)
+        raise KeyError(f"attempt {self.name} has no product {label} bank {bank}")
+
+
+def run_attempt(
+    config: str | Path | dict[str, Any],
+    name: str,
+    overrides: dict[str, Any] | None = None,
+    cores: int = 2,
+) -> AttemptResult:
+    """Reduce one attempt of a configuration and return its products and QA numbers.
+
+    ``config`` is a config file or dict (with ``data_lmt``, ``work_lmt`` and the ObsNums);
+    ``overrides`` (``{step: {key: value}}``, as under ``attempts:`` in the config) defines
+    or replaces the attempt ``name``. Steps the attempt does not change are taken from the
+    base reduction (made first if needed); its products land in ``.../attempts/<name>/``.
+    ``name="base"`` reduces the base itself.
+    """
+    import yaml
+
+    from .attempts import BASE, AttemptPlan
+    from .combination import combo_name, configured_combinations, configured_obsnums
+    from .config import validate_config
+    from .scan import scan_obsnum
+    from .targets import WorkTree
+
+    if isinstance(config, (str, Path)):
+        config = yaml.safe_load(Path(config).read_text()) or {}
+    raw = dict(config)
+    if overrides is not None:
+        raw["attempts"] = {**raw.get("attempts", {}), name: overrides}
+    cfg = validate_config(raw)
+    if name != BASE and name not in cfg["attempts"]:
+        raise ValueError(f"no attempt named {name!r}: give its overrides or name one of "
+                         f"{sorted(cfg['attempts'])}")  # fmt: skip
+    infos = {n: scan_obsnum(cfg["data_lmt"], n, cfg["ingest"]["missing_roach"])
+             for n in configured_obsnums(cfg)}  # fmt: skip
+    combos = {combo_name(c): [infos[n] for n in c] for c in configured_combinations(cfg)}
+    tree = WorkTree(cfg["work_lmt"], infos, combos, AttemptPlan(cfg, infos))
+    products = tree.products("" if name == BASE else name)
+    configfile = Path(cfg["work_lmt"]) / ".lmtflow" / f"attempt_{name}.yaml"
+    configfile.parent.mkdir(parents=True, exist_ok=True)
+    configfile.write_text(yaml.safe_dump(raw, sort_keys=False))
+    targets = sorted({str(p) for prod in products for p in (prod.page, prod.archive)})
+    proc = run_snakemake(cfg["data_lmt"], cfg["work_lmt"], sorted(infos), cores=cores,
+                         configfile=configfile, targets=targets)  # fmt: skip
+    ran = Counter(re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", proc.stderr))
+    return AttemptResult(name, products, dict(ran))

@@ -3,7 +3,7 @@
 
 rule baseline:
     input:
-        cal=work(layout.CAL_SDFITS),
+        cal=at_step(layout.CAL_SDFITS, "calibrate"),
         params=params_file("baseline"),
     output:
         work(layout.BASE_SDFITS),

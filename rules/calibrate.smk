@@ -3,7 +3,7 @@
 
 rule tsys:
     input:
-        work(layout.RAW_SDFITS),
+        at_base(layout.RAW_SDFITS),
     output:
         work(layout.TSYS),
     log:
@@ -25,7 +25,7 @@ rule tsys:
 
 rule calibrate:
     input:
-        raw=work(layout.RAW_SDFITS),
+        raw=at_base(layout.RAW_SDFITS),
         tsys=tsys_file,
         params=params_file("calibrate"),
     output:

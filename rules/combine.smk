@@ -3,7 +3,7 @@
 
 rule grid:
     input:
-        base=work(layout.BASE_SDFITS),
+        base=at_step(layout.BASE_SDFITS, "baseline"),
         params=params_file("grid"),
     output:
         cube=work(layout.CUBE),

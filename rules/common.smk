@@ -4,6 +4,7 @@ import os
 import sys
 
 from lmtflow import layout
+from lmtflow.attempts import AttemptPlan, name_of, suffix
 from lmtflow.config import validate_config
 from lmtflow.errors import LmtflowError
 from lmtflow.params import combination_params, step_params
@@ -16,12 +17,16 @@ from lmtflow.combination import (
     configured_obsnums,
 )
 from lmtflow.scan import scan_obsnum
+from lmtflow.targets import WorkTree
 
 try:
     config.update(validate_config(config))
     _missing = config["ingest"]["missing_roach"]
     OBS = {n: scan_obsnum(config["data_lmt"], n, _missing) for n in configured_obsnums(config)}
     COMBOS = {combo_name(c): [OBS[n] for n in c] for c in configured_combinations(config)}
+    for _name, _infos in COMBOS.items():
+        check_members(_name, _infos)
+    PLAN = AttemptPlan(config, OBS)
 except LmtflowError as exc:
     sys.stderr.write(f"lmtflow: {exc}\n")
     raise SystemExit(1)
@@ -32,6 +37,8 @@ for _info in OBS.values():
 WORK = config["work_lmt"]
 DATA = config["data_lmt"]
 CAL_HEADERS = {info.cal.obsnum: info.cal for info in OBS.values()}
+TREE = WorkTree(WORK, OBS, COMBOS, PLAN)
+ATTEMPTS = ["", *(suffix(n) for n in PLAN.names)]  # {attempt} values: the base, then each
 
 
 wildcard_constraints:
@@ -40,22 +47,52 @@ wildcard_constraints:
     pid=r"[^/]+",
     src=r"[^/]+",
     combo=COMBO_PATTERN,
+    attempt=r"(/attempts/[A-Za-z][A-Za-z0-9_-]*)?",
     step="calibrate|baseline|spectrum|grid|rsr_badlags|rsr_baseline|rsr_spectrum",
 
 
 def work(pattern, **fields):
-    """A path of the work tree (layout pattern with some wildcards filled)."""
-    return str(layout.path(WORK, pattern, **fields))
+    """A path of the work tree: a layout pattern with some wildcards filled (the others, and
+    ``{attempt}`` unless given, stay open for Snakemake to fill)."""
+    return str(layout.path(WORK, pattern, **{"attempt": "{attempt}", **fields}))
 
 
-def log_file(name, where=layout.OBSDIR):
+def log_file(name, where=layout.OBSDIR, **fields):
     """A job's log in the work tree: ``<where>/logs/<name>``."""
-    return work(os.path.join(where, "logs", name))
+    return work(os.path.join(where, "logs", name), **fields)
 
 
-def benchmark_file(name):
+def benchmark_file(name, **fields):
     """A job's benchmark table in the work tree: ``<ObsNum dir>/benchmarks/<name>``."""
-    return work(os.path.join(layout.OBSDIR, "benchmarks", name))
+    return work(os.path.join(layout.OBSDIR, "benchmarks", name), **fields)
+
+
+# --- Attempts (lmtflow.attempts): a step's input comes from the directory of the reduction
+# that made it: the base's when the attempt does not change that step or any step before it.
+
+
+def _wild(wildcards, **fields):
+    return {**dict(wildcards.items()), **fields}
+
+
+def at_step(pattern, owner_step, **fields):
+    """Input function: ``pattern`` in the directory owning ``owner_step``'s output in this
+    attempt."""
+
+    def _input(wildcards):
+        where = PLAN.owner(wildcards.attempt, wildcards.obsnum, wildcards.bank, owner_step)
+        return work(pattern, **_wild(wildcards, attempt=where, **fields))
+
+    return _input
+
+
+def at_base(pattern, **fields):
+    """A file every attempt shares with the base (raw SDFITS, the user's edit files)."""
+    return work(pattern, attempt="", **fields)
+
+
+def attempt_title(attempt):
+    return "" if not attempt else f"  (attempt {name_of(attempt)})"
 
 
 def header_of(obsnum):
@@ -76,55 +113,53 @@ def raw_files(wildcards):
 
 
 def params_file(step):
-    """Input function: the per-step parameter file of this ObsNum and bank."""
-
-    def _params(wildcards):
-        return work(layout.PARAMS, pid=wildcards.pid, obsnum=wildcards.obsnum,
-                    bank=wildcards.bank, step=step)
-
-    return _params
+    """The per-step parameter file of this ObsNum, bank and attempt (Snakemake fills it)."""
+    return work(layout.PARAMS, step=step)
 
 
 def resolved_params(wildcards):
-    """Parameters of one step for one ObsNum and bank, resolved and derived."""
-    return step_params(config, OBS[int(wildcards.obsnum)].header, int(wildcards.bank),
-                       wildcards.step)
+    """Parameters of one step for one ObsNum, bank and attempt, resolved and derived."""
+    return PLAN.params(wildcards.attempt, wildcards.obsnum, wildcards.bank, wildcards.step)
+
+
+def steps_of(info):
+    return (layout.RSR_STEPS if info.is_rsr
+            else layout.MAP_STEPS if info.is_map else layout.SPECTRUM_STEPS)  # fmt: skip
+
+
+def step_param_files(info, bank, attempt):
+    """The parameter file of every step of an ObsNum's products in ``attempt`` (each from the
+    directory that owns the step)."""
+    return [work(layout.PARAMS, pid=info.pid, obsnum=info.obsnum, bank=bank, step=s,
+                 attempt=PLAN.owner(attempt, info.obsnum, bank, s)) for s in steps_of(info)]
 
 
 def srdp_param_files(wildcards):
-    """The parameter files of every step that made an ObsNum's SRDP (map or spectrum)."""
-    info = OBS[int(wildcards.obsnum)]
-    steps = (layout.RSR_STEPS if info.is_rsr
-             else layout.MAP_STEPS if info.is_map else layout.SPECTRUM_STEPS)  # fmt: skip
-    return [work(layout.PARAMS, pid=wildcards.pid, obsnum=wildcards.obsnum, bank=wildcards.bank,
-                 step=step) for step in steps]
+    """The parameter files of every step that made an ObsNum's SRDP (map, spectrum, RSR)."""
+    return step_param_files(OBS[int(wildcards.obsnum)], wildcards.bank, wildcards.attempt)
+
+
+def tsys_path(info, bank, attempt):
+    cal = info.cal.obsnum
+    return work(layout.TSYS, pid=info.cal_pid, obsnum=cal, bank=bank,
+                attempt=PLAN.tsys_owner(attempt, cal))  # fmt: skip
 
 
 def tsys_file(wildcards):
     """The Tsys spectra made from the Cal ObsNum of this science ObsNum."""
-    info = OBS[int(wildcards.obsnum)]
-    return work(layout.TSYS, pid=info.cal_pid, obsnum=info.cal.obsnum, bank=wildcards.bank)
+    return tsys_path(OBS[int(wildcards.obsnum)], wildcards.bank, wildcards.attempt)
 
 
 def tsys_params(wildcards):
     from lmtflow.params import merged_step
 
-    p = merged_step(config, int(wildcards.obsnum), "calibrate")
+    p = merged_step(PLAN.config_of(wildcards.attempt), int(wildcards.obsnum), "calibrate")
     return {"bdrop": p["tsys_bdrop"], "edrop": p["tsys_edrop"]}
 
 
 def all_products():
-    """Every SRDP file the configured ObsNums produce (RSR: rules/rsr.smk all_rsr_products)."""
-    out = []
-    for info in OBS.values():
-        if info.is_rsr:
-            continue
-        for bank in info.banks:
-            fields = dict(pid=info.pid, obsnum=info.obsnum, bank=bank, src=info.src)
-            products = ((layout.SRDP_CUBE, layout.SRDP_WEIGHT) if info.is_map
-                        else (layout.SRDP_SPECTRUM, layout.SRDP_SPECTRUM_TXT))
-            out += [work(p, **fields) for p in (*products, layout.SRDP_PARAMS)]
-    return out
+    """Every SRDP file of every ObsNum and combination, in the base and in every attempt."""
+    return sorted({str(f) for a in ATTEMPTS for p in TREE.products(a) for f in p.files})
 
 
 def raw_mb(wildcards):
@@ -166,35 +201,39 @@ def resolved_params_json(wildcards):
 # --- Combinations of ObsNums (rules/combination.smk)
 
 
-def combo_inputs(pattern):
-    """Input function: one file per member ObsNum of the combination."""
+def member_owner(attempt, name, obsnum, bank, step):
+    """``{attempt}`` of a member's file: ``step`` ``"read"`` (what the combination reads),
+    ``"final"`` (its products and QA), ``"base"`` or a step name."""
+    if step == "base":
+        return ""
+    if step == "final":
+        return PLAN.final_owner(attempt, obsnum, bank)
+    if step == "read":
+        return PLAN.member_owner(attempt, [i.obsnum for i in COMBOS[name]], obsnum, bank)
+    return PLAN.owner(attempt, obsnum, bank, step)
+
+
+def member_files(pattern, name, bank, attempt, owner_step="read", **fields):
+    """One file per member ObsNum of a combination (sorted), from its owning directory."""
+    return [work(pattern, pid=i.pid, obsnum=i.obsnum, bank=bank, src=i.src,
+                 attempt=member_owner(attempt, name, i.obsnum, bank, owner_step), **fields)
+            for i in sorted(COMBOS[name], key=lambda i: i.obsnum)]  # fmt: skip
+
+
+def combo_inputs(pattern, owner_step="read"):
+    """Input function: one file per member ObsNum of the combination (see member_owner)."""
 
     def _inputs(wildcards):
-        return [work(pattern, pid=info.pid, obsnum=info.obsnum, bank=wildcards.bank, src=info.src)
-                for info in sorted(COMBOS[wildcards.combo], key=lambda i: i.obsnum)]
+        return member_files(pattern, wildcards.combo, wildcards.bank, wildcards.attempt,
+                            owner_step)  # fmt: skip
 
     return _inputs
 
 
 def combo_resolved_params(wildcards):
     infos = COMBOS[wildcards.combo]
-    return combination_params(config, [i.header for i in infos], int(wildcards.bank),
-                              wildcards.step)
-
-
-def all_combinations():
-    """Every product of the configured combinations (RSR: rules/rsr.smk)."""
-    out = []
-    for name, infos in COMBOS.items():
-        first = min(infos, key=lambda i: i.obsnum)
-        if first.is_rsr:
-            continue
-        products = ((layout.COMBO_CUBE, layout.COMBO_WEIGHT) if first.is_map
-                    else (layout.COMBO_SPECTRUM, layout.COMBO_SPECTRUM_TXT))
-        for bank in check_members(name, infos):
-            out += [work(p, pid=first.pid, combo=name, bank=bank, src=first.src)
-                    for p in products]
-    return out
+    return combination_params(PLAN.config_of(wildcards.attempt), [i.header for i in infos],
+                              int(wildcards.bank), wildcards.step)  # fmt: skip
 
 
 # --- Quality assessment and pages (rules/report.smk)
@@ -214,23 +253,28 @@ def qa_plane_paths(pattern, **fields):
 
 def qa_kind(info):
     """QA product kind of an ObsNum (lmtflow.qa.registry)."""
-    return "map" if info.is_map else "spectrum"
+    return "rsr" if info.is_rsr else "map" if info.is_map else "spectrum"
 
 
-def qa_sections(info):
-    """Per bank of a map or spectrum ObsNum: its QA file, plots (name -> path), product files."""
+def qa_sections(info, attempt=""):
+    """Per bank of an ObsNum in ``attempt``: its QA file, plots (name -> path), product files
+    (each from the directory of the reduction that made it)."""
+    if info.is_rsr:
+        return rsr_qa_sections(info, attempt)
     sections = []
     for bank in info.banks:
-        f = dict(pid=info.pid, obsnum=info.obsnum, bank=bank, src=info.src)
+        own = PLAN.final_owner(attempt, info.obsnum, bank)
+        f = dict(pid=info.pid, obsnum=info.obsnum, bank=bank, src=info.src, attempt=own)
+        at = lambda step: {**f, "attempt": PLAN.owner(attempt, info.obsnum, bank, step)}
         products = ((layout.CUBE, layout.WEIGHT, layout.SRDP_CUBE, layout.SRDP_WEIGHT)
                     if info.is_map else (layout.SRDP_SPECTRUM, layout.SRDP_SPECTRUM_TXT))
-        files = [work(p, **f) for p in (layout.RAW_SDFITS, layout.CAL_SDFITS, layout.BASE_SDFITS,
-                                         *products, layout.SRDP_PARAMS)]
-        files.insert(2, work(layout.TSYS, pid=info.cal_pid, obsnum=info.cal.obsnum, bank=bank))
+        files = [work(layout.RAW_SDFITS, **{**f, "attempt": ""}), tsys_path(info, bank, attempt),
+                 work(layout.CAL_SDFITS, **at("calibrate")),
+                 work(layout.BASE_SDFITS, **at("baseline"))]  # fmt: skip
+        files += [work(p, **f) for p in (*products, layout.SRDP_PARAMS)]
         if info.is_map:
             files += list(qa_plane_paths(layout.SRDP_PLANE, **f).values())
-        steps = layout.MAP_STEPS if info.is_map else layout.SPECTRUM_STEPS
-        files += [work(layout.PARAMS, step=s, **f) for s in steps]
+        files += step_param_files(info, bank, attempt)
         sections.append({"qa": work(layout.QA_NUMBERS, **f),
                          "plots": qa_plot_paths(plots_for(qa_kind(info)), **f), "files": files})
     return sections
@@ -239,15 +283,15 @@ def qa_sections(info):
 def qa_params(wildcards):
     """Parameter files the QA stages read: baseline, and grid (maps) or spectrum (Ps/Bs)."""
     info = OBS[int(wildcards.obsnum)]
-    return [work(layout.PARAMS, pid=wildcards.pid, obsnum=wildcards.obsnum, bank=wildcards.bank,
-                 step=s) for s in ("baseline", "grid" if info.is_map else "spectrum")]
+    return [work(layout.PARAMS, **_wild(wildcards, step=s, attempt=PLAN.owner(
+                wildcards.attempt, wildcards.obsnum, wildcards.bank, s)))
+            for s in ("baseline", "grid" if info.is_map else "spectrum")]  # fmt: skip
 
 
 def qa_parts(wildcards):
     """The per-stage QA numbers of one ObsNum and bank."""
     last = "cube" if OBS[int(wildcards.obsnum)].is_map else "spectrum"
-    return [work(layout.QA_PART, pid=wildcards.pid, obsnum=wildcards.obsnum, bank=wildcards.bank,
-                 stage=s) for s in ("beams", last)]
+    return [work(layout.QA_PART, stage=s) for s in ("beams", last)]
 
 
 def _flat(sections):
@@ -255,16 +299,97 @@ def _flat(sections):
 
 
 def qa_infos(pid=None):
-    """ObsNums with QA pages: maps and Ps/Bs spectra (RSR has its own)."""
-    return [i for i in OBS.values() if not i.is_rsr and (pid is None or i.pid == pid)]
+    """ObsNums with QA pages: maps, Ps/Bs spectra and RSR."""
+    return [i for i in OBS.values() if pid is None or i.pid == pid]
+
+
+def obs_page(info, attempt=""):
+    """README.html of an ObsNum in ``attempt`` (the base's when it changes nothing there)."""
+    return work(layout.README, pid=info.pid, obsnum=info.obsnum,
+                attempt=PLAN.obs_owner(attempt, info.obsnum))  # fmt: skip
 
 
 def all_reports():
-    """QA numbers of every map and spectrum product, its README.html and every project index."""
-    infos = qa_infos()
-    out = [work(layout.README, pid=i.pid, obsnum=i.obsnum) for i in infos]
-    out += [work(layout.PROJECT_INDEX, pid=pid) for pid in sorted({i.pid for i in infos})]
-    return out
+    """README.html of every ObsNum and combination (base and attempts), the project indexes,
+    and with attempts configured, each attempt's archive and the attempts pages."""
+    out = {str(p.page) for a in ATTEMPTS for p in TREE.products(a)}
+    out.update(work(layout.PROJECT_INDEX, pid=i.pid) for i in OBS.values())
+    if PLAN.names:
+        out.update(str(p.archive) for a in ATTEMPTS for p in TREE.products(a))
+        out.update(compare_pages())
+    return sorted(out)
+
+
+# --- Attempts pages and archives (rules/report.smk, section "Attempts")
+
+
+def compare_pages():
+    """The attempts page of every ObsNum and combination."""
+    out = [work(layout.COMPARE, pid=i.pid, obsnum=i.obsnum) for i in OBS.values()]
+    return out + [work(layout.COMBO_COMPARE, pid=combo_first(c).pid, combo=c) for c in COMBOS]
+
+
+def compare_columns(label):
+    """Bank -> one column per attempt (base first) of an ObsNum or combination: its name, the
+    parameters it changes, its QA section, its page and archive."""
+    banks = {}
+    for attempt in ATTEMPTS:
+        if label in COMBOS:
+            nums = [i.obsnum for i in COMBOS[label]]
+            sections = combo_sections(label, attempt)
+            top = PLAN.combo_level_owner(attempt, nums)
+            f = dict(pid=combo_first(label).pid, combo=label, attempt=top)
+            page, archive = work(layout.COMBO_README, **f), work(layout.COMBO_ARCHIVE, **f)
+            changed = lambda b: PLAN.combo_changed(attempt, nums, b)
+        else:
+            info = OBS[int(label)]
+            sections = qa_sections(info, attempt)
+            top = PLAN.obs_owner(attempt, info.obsnum)
+            f = dict(pid=info.pid, obsnum=info.obsnum, attempt=top)
+            page, archive = work(layout.README, **f), work(layout.ARCHIVE, **f)
+            changed = lambda b: PLAN.changed(attempt, info.obsnum, b)
+        for bank, section in zip(label_banks(label), sections):
+            banks.setdefault(bank, []).append({
+                "name": name_of(attempt), "section": section, "changed": changed(bank),
+                "page": page, "archive": archive})  # fmt: skip
+    return banks
+
+
+def label_banks(label):
+    """Banks of an ObsNum or combination, in section order."""
+    if label in COMBOS:
+        return PLAN.combo_banks([i.obsnum for i in COMBOS[label]])
+    return OBS[int(label)].banks
+
+
+def compare_inputs(label):
+    """Everything an attempts page shows or links to."""
+    out = set()
+    for columns in compare_columns(label).values():
+        for c in columns:
+            out.update(_flat([c["section"]]))
+            out.update((c["page"], c["archive"]))
+    return sorted(out)
+
+
+def archive_members(label, attempt):
+    """``{name in the zip: file}`` of an ObsNum or combination in ``attempt``: the SRDP files,
+    QA numbers and plots, and the parameter files of every bank."""
+    from lmtflow.pipeline.archive import archive_members as members
+
+    groups = {"srdp": [], "qa": [], "params": []}
+    if label in COMBOS:
+        for bank, section in zip(label_banks(label), combo_sections(label, attempt)):
+            groups["srdp"] += [str(f) for f in TREE.combo_files(label, bank, attempt)]
+            groups["qa"] += [section["qa"], *section["plots"].values()]
+            groups["params"] += [f for f in section["files"] if "/params/" in f]
+    else:
+        info = OBS[int(label)]
+        for bank, section in zip(info.banks, qa_sections(info, attempt)):
+            groups["srdp"] += [str(f) for f in TREE.obs_files(info, bank, attempt)]
+            groups["qa"] += [section["qa"], *section["plots"].values()]
+            groups["params"] += step_param_files(info, bank, attempt)
+    return members(f"{label}_{name_of(attempt)}", groups)
 
 
 # --- RSR ObsNums (rules/rsr.smk)
@@ -283,24 +408,173 @@ def rsr_chassis_files(wildcards):
     return [str(p) for p in chassis_files(DATA, int(wildcards.obsnum)).values()]
 
 
-def all_rsr_products():
-    """Spectra, ASCII tables and parameter files of every RSR ObsNum."""
+# --- Combination quality assessment (rules/report.smk, last section)
+
+
+def combo_first(name):
+    """The first (lowest) member ObsNum of a combination: its project, source and kind."""
+    return min(COMBOS[name], key=lambda i: i.obsnum)
+
+
+def combo_kind(name):
+    """QA product kind of a combination (lmtflow.qa.registry)."""
+    first = combo_first(name)
+    return ("rsr_combination" if first.is_rsr
+            else "map_combination" if first.is_map else "spectrum_combination")  # fmt: skip
+
+
+def qa_combos(pid=None):
+    """Combinations with QA pages: of maps, Ps/Bs spectra or RSR."""
+    return sorted(name for name in COMBOS if pid is None or combo_first(name).pid == pid)
+
+
+def combo_product(pattern):
+    """Input function: a product file of the combination (named by its first member's source)."""
+
+    def _product(wildcards):
+        return work(pattern, **_wild(wildcards, src=combo_first(wildcards.combo).src))
+
+    return _product
+
+
+def combo_param_files(name, **fields):  # fields: pid, bank, attempt
+    """The combination's parameter files the QA reads: baseline + grid (maps), spectrum (Ps/Bs)
+    or rsr_spectrum (RSR)."""
+    first = combo_first(name)
+    steps = (("rsr_spectrum",) if first.is_rsr
+             else ("baseline", "grid") if first.is_map else ("spectrum",))  # fmt: skip
+    return [work(layout.COMBO_PARAMS, combo=name, step=s, **fields) for s in steps]
+
+
+def combo_qa_params(wildcards):
+    return combo_param_files(wildcards.combo, pid=wildcards.pid, bank=wildcards.bank,
+                             attempt=wildcards.attempt)  # fmt: skip
+
+
+def combo_qa_parts(wildcards):
+    stage = "cube" if combo_first(wildcards.combo).is_map else "spectrum"
+    return [work(layout.COMBO_QA_PART, **_wild(wildcards, stage=stage))]
+
+
+def combo_plot_paths(plots, **fields):
+    """Plot name -> PNG path of a combination (wildcards not in ``fields`` stay open)."""
+    return {p.name: work(layout.COMBO_QA_PLOT, plot=p.name, **fields) for p in plots}
+
+
+def combo_member_pages(name, attempt=""):
+    """ObsNum -> README.html of every member of a combination (in ``attempt``)."""
+    return {str(i.obsnum): obs_page(i, attempt)
+            for i in sorted(COMBOS[name], key=lambda i: i.obsnum)}  # fmt: skip
+
+
+def combo_fields(name, bank, attempt):
+    first = combo_first(name)
+    own = PLAN.combo_owner(attempt, [i.obsnum for i in COMBOS[name]], bank)
+    return dict(pid=first.pid, combo=name, bank=bank, src=first.src, attempt=own)
+
+
+def combo_sections(name, attempt=""):
+    """Per bank of a combination: its QA file, plots, product files and member pages."""
+    if combo_first(name).is_rsr:
+        return rsr_combo_sections(name, attempt)
+    first, kind = combo_first(name), combo_kind(name)
+    sections = []
+    for bank in PLAN.combo_banks([i.obsnum for i in COMBOS[name]]):
+        f = combo_fields(name, bank, attempt)
+        if first.is_map:
+            files = [work(p, **f) for p in (layout.COMBO_CUBE, layout.COMBO_WEIGHT)]
+            files += list(qa_plane_paths(layout.COMBO_PLANE, **f).values())
+        else:
+            files = [work(p, **f) for p in (layout.COMBO_SPECTRUM, layout.COMBO_SPECTRUM_TXT)]
+        files += combo_param_files(name, pid=first.pid, bank=bank, attempt=f["attempt"])
+        sections.append({"qa": work(layout.COMBO_QA_NUMBERS, **f), "files": files,
+                         "plots": combo_plot_paths(plots_for(kind), **f),
+                         "members": combo_member_pages(name, attempt)})  # fmt: skip
+    return sections
+
+
+def combo_page_inputs(name, attempt=""):
+    """Everything a combination's README.html shows or links to."""
+    return _flat(combo_sections(name, attempt)) + list(combo_member_pages(name, attempt).values())
+
+
+def combo_title(name, attempt=""):
+    nums = ", ".join(str(i.obsnum) for i in sorted(COMBOS[name], key=lambda i: i.obsnum))
+    return f"{combo_first(name).header.source}  ObsNums {nums}{attempt_title(attempt)}"
+
+
+def combo_index_entries(pid):
+    """The project index rows of the combinations of a project."""
+    return [{"page": work(layout.COMBO_README, pid=pid, combo=c, attempt=""),
+             "sections": combo_sections(c),
+             "compare": work(layout.COMBO_COMPARE, pid=pid, combo=c) if PLAN.names else None}
+            for c in qa_combos(pid)]  # fmt: skip
+
+
+def obs_index_entries(pid):
+    """The project index rows of the ObsNums of a project."""
+    return [{"page": obs_page(i), "sections": qa_sections(i),
+             "compare": work(layout.COMPARE, pid=pid, obsnum=i.obsnum) if PLAN.names else None}
+            for i in qa_infos(pid)]  # fmt: skip
+
+
+def index_inputs(pid):
+    """Pages and shown files of a project's ObsNums and combinations (the index links them)."""
     out = []
-    for info in OBS.values():
-        if info.is_rsr:
-            f = dict(pid=info.pid, obsnum=info.obsnum, bank=0, src=info.src)
-            out += [work(p, **f) for p in (layout.RSR_SPECTRUM, layout.RSR_SPECTRUM_TXT,
-                                           layout.SRDP_PARAMS)]  # fmt: skip
+    for e in obs_index_entries(pid) + combo_index_entries(pid):
+        out += [e["page"], *_flat(e["sections"])] + ([e["compare"]] if e["compare"] else [])
     return out
 
 
-def all_rsr_combinations():
-    out = []
-    for name, infos in COMBOS.items():
-        first = min(infos, key=lambda i: i.obsnum)
-        if first.is_rsr:
-            check_members(name, infos)
-            f = dict(pid=first.pid, combo=name, bank=0, src=first.src)
-            out += [work(p, **f) for p in (layout.RSR_COMBO_SPECTRUM,
-                                           layout.RSR_COMBO_SPECTRUM_TXT)]  # fmt: skip
-    return out
+# --- RSR quality assessment (rules/rsr.smk: rsr_qa, rsr_qa_combination; the pages are
+# rules/report.smk's qa_page and combo_qa_page, which dispatch here for RSR)
+
+
+def rsr_qa_sections(info, attempt=""):
+    """The one section (pseudo-bank 0) of an RSR ObsNum page: QA file, plots, product files."""
+    f = dict(pid=info.pid, obsnum=info.obsnum, bank=0, src=info.src,
+             attempt=PLAN.final_owner(attempt, info.obsnum, 0))  # fmt: skip
+    at = lambda step: {**f, "attempt": PLAN.owner(attempt, info.obsnum, 0, step)}
+    files = [work(layout.RSR_CAL_SDFITS, **at("rsr_badlags")),
+             work(layout.RSR_BASE_SDFITS, **at("rsr_baseline")),
+             work(layout.RSR_BADLAGS, **at("rsr_badlags")),
+             work(layout.RSR_BLANKING, **{**f, "attempt": ""})]  # fmt: skip
+    files += [work(p, **f) for p in (layout.RSR_SPECTRUM, layout.RSR_SPECTRUM_TXT,
+                                     layout.SRDP_PARAMS)]  # fmt: skip
+    files += step_param_files(info, 0, attempt)
+    return [{"qa": work(layout.QA_NUMBERS, **f), "files": files,
+             "plots": qa_plot_paths(plots_for("rsr"), **f)}]  # fmt: skip
+
+
+def rsr_combo_sections(name, attempt=""):
+    """The one section of an RSR combination page: QA file, plots, products, member pages."""
+    first = combo_first(name)
+    f = combo_fields(name, 0, attempt)
+    files = [work(p, **f) for p in (layout.RSR_COMBO_SPECTRUM, layout.RSR_COMBO_SPECTRUM_TXT)]
+    files += combo_param_files(name, pid=first.pid, bank=0, attempt=f["attempt"])
+    return [{"qa": work(layout.COMBO_QA_NUMBERS, **f), "files": files,
+             "plots": combo_plot_paths(plots_for("rsr_combination"), **f),
+             "members": combo_member_pages(name, attempt)}]  # fmt: skip
+
+
+def rsr_spectrum_file(wildcards):
+    """The spectrum of an RSR ObsNum (named by its source)."""
+    return work(layout.RSR_SPECTRUM, **_wild(wildcards, src=OBS[int(wildcards.obsnum)].src))
+
+
+def rsr_member_params(wildcards):
+    """The rsr_baseline parameter file (badcb) of every member of an RSR combination."""
+    return member_files(layout.PARAMS, wildcards.combo, wildcards.bank, wildcards.attempt,
+                        "rsr_baseline", step="rsr_baseline")  # fmt: skip
+
+
+def rsr_obsnum_regex():
+    """Wildcard constraint matching the RSR ObsNums only (rsr_qa writes their QA numbers)."""
+    return "|".join(str(o) for o, i in sorted(OBS.items()) if i.is_rsr) or "(?!)"
+
+
+def rsr_combo_regex():
+    """Wildcard constraint matching the RSR combinations only."""
+    import re
+
+    return "|".join(re.escape(c) for c in sorted(COMBOS) if combo_first(c).is_rsr) or "(?!)"

@@ -5,11 +5,11 @@ rule ingest:
     input:
         raw_files,
     output:
-        work(layout.RAW_SDFITS),
+        work(layout.RAW_SDFITS, attempt=""),  # shared by every attempt
     log:
-        log_file("ingest__{bank}.log"),
+        log_file("ingest__{bank}.log", attempt=""),
     benchmark:
-        benchmark_file("ingest__{bank}.tsv")
+        benchmark_file("ingest__{bank}.tsv", attempt="")
     params:
         data_lmt=DATA,
     resources:

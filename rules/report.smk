@@ -5,7 +5,7 @@
 
 rule qa_beams:
     input:
-        base=work(layout.BASE_SDFITS),
+        base=at_step(layout.BASE_SDFITS, "baseline"),
         tsys=tsys_file,
         params=qa_params,
     output:
@@ -30,7 +30,7 @@ rule qa_maps:
     input:
         cube=work(layout.CUBE),
         weight=work(layout.WEIGHT),
-        base=work(layout.BASE_SDFITS),
+        base=at_step(layout.BASE_SDFITS, "baseline"),
         params=qa_params,
     output:
         numbers=work(layout.QA_PART, stage="cube"),
@@ -53,10 +53,9 @@ rule qa_maps:
 
 rule qa_spectrum:
     input:
-        spectrum=lambda w: work(layout.SRDP_SPECTRUM, pid=w.pid, obsnum=w.obsnum, bank=w.bank,
-                                src=OBS[int(w.obsnum)].src),
+        spectrum=lambda w: work(layout.SRDP_SPECTRUM, **_wild(w, src=OBS[int(w.obsnum)].src)),
         tsys=tsys_file,
-        raw=work(layout.RAW_SDFITS),
+        raw=at_base(layout.RAW_SDFITS),
         params=qa_params,
     output:
         numbers=work(layout.QA_PART, stage="spectrum"),
@@ -107,12 +106,13 @@ rule srdp_planes:
 
 rule qa_page:
     input:
-        lambda w: _flat(qa_sections(OBS[int(w.obsnum)])),
+        lambda w: _flat(qa_sections(OBS[int(w.obsnum)], w.attempt)),
     output:
         work(layout.README),
     params:
-        sections=lambda w: qa_sections(OBS[int(w.obsnum)]),
-        title=lambda w: f"{OBS[int(w.obsnum)].header.source}  ObsNum {w.obsnum}",
+        sections=lambda w: qa_sections(OBS[int(w.obsnum)], w.attempt),
+        title=lambda w: (f"{OBS[int(w.obsnum)].header.source}  ObsNum {w.obsnum}"
+                         f"{attempt_title(w.attempt)}"),
         index=lambda w: work(layout.PROJECT_INDEX, pid=w.pid),
     log:
         log_file("qa_page.log"),
@@ -125,13 +125,11 @@ rule qa_page:
 
 rule qa_index:
     input:
-        lambda w: [work(layout.README, pid=i.pid, obsnum=i.obsnum) for i in qa_infos(w.pid)]
-                  + [p for i in qa_infos(w.pid) for p in _flat(qa_sections(i))],
+        lambda w: index_inputs(w.pid),
     output:
         work(layout.PROJECT_INDEX),
     params:
-        entries=lambda w: [{"page": work(layout.README, pid=i.pid, obsnum=i.obsnum),
-                            "sections": qa_sections(i)} for i in qa_infos(w.pid)],
+        entries=lambda w: obs_index_entries(w.pid) + combo_index_entries(w.pid),
     log:
         log_file("qa_index.log", "{pid}"),
     localrule: True
@@ -141,3 +139,152 @@ rule qa_index:
         "../scripts/qa_index.py"
 
 
+# --- Combination quality assessment: the cube QA of a jointly gridded map (its radiometer map
+# from every member's baselined spectra, gridded as the combination was), the combined spectrum
+# against the radiometer expectation of its weights, one QA numbers file (header values from
+# the members' QA numbers) and README.html per combination. Helpers: rules/common.smk.
+
+
+rule combo_qa_maps:
+    input:
+        cube=combo_product(layout.COMBO_CUBE),
+        weight=combo_product(layout.COMBO_WEIGHT),
+        base=combo_inputs(layout.BASE_SDFITS),
+        params=combo_qa_params,
+    output:
+        numbers=work(layout.COMBO_QA_PART, stage="cube"),
+        **qa_plane_paths(layout.COMBO_PLANE),
+        **combo_plot_paths(plots_for("map_combination", "cube")),
+    log:
+        log_file("qa_maps__{bank}.log", layout.COMBO_DIR),
+    resources:
+        mem_mb=sized("qa_maps", "mem_mb", combo_raw_mb),
+        runtime=sized("qa_maps", "runtime", combo_raw_mb),
+    conda:
+        "../envs/lmtflow.yaml"
+    script:
+        "../scripts/qa_combo_maps.py"
+
+
+rule combo_qa_spectrum:
+    input:
+        spectrum=combo_product(layout.COMBO_SPECTRUM),
+        members=combo_inputs(layout.QA_NUMBERS, "final"),
+        params=combo_qa_params,
+    output:
+        numbers=work(layout.COMBO_QA_PART, stage="spectrum"),
+        **combo_plot_paths(plots_for("spectrum_combination", "spectrum")),
+    log:
+        log_file("qa_spectrum__{bank}.log", layout.COMBO_DIR),
+    conda:
+        "../envs/lmtflow.yaml"
+    script:
+        "../scripts/qa_combo_spectrum.py"
+
+
+rule combo_qa_numbers:
+    input:
+        parts=combo_qa_parts,
+        members=combo_inputs(layout.QA_NUMBERS, "final"),
+        params=combo_qa_params,
+    output:
+        work(layout.COMBO_QA_NUMBERS),
+    params:
+        kind=lambda w: combo_kind(w.combo),
+    log:
+        log_file("qa_numbers__{bank}.log", layout.COMBO_DIR),
+    localrule: True
+    run:
+        from lmtflow.qa.combination import merge_numbers
+
+        merge_numbers(input.parts, input.members, input.params, output[0], kind=params.kind)
+
+
+rule combo_qa_page:
+    input:
+        lambda w: combo_page_inputs(w.combo, w.attempt),
+    output:
+        work(layout.COMBO_README),
+    params:
+        sections=lambda w: combo_sections(w.combo, w.attempt),
+        title=lambda w: combo_title(w.combo, w.attempt),
+        index=lambda w: work(layout.PROJECT_INDEX, pid=w.pid),
+    log:
+        log_file("qa_page.log", layout.COMBO_DIR),
+    localrule: True
+    conda:
+        "../envs/lmtflow.yaml"
+    script:
+        "../scripts/qa_combo_page.py"
+
+
+# --- Attempts (lmtflow.attempts): one zip per ObsNum or combination and attempt (its SRDP
+# files, QA numbers and plots, parameters), and a page with every attempt side by side.
+
+
+rule archive:
+    input:
+        lambda w: sorted(archive_members(w.obsnum, w.attempt).values()),
+    output:
+        work(layout.ARCHIVE),
+    params:
+        members=lambda w: archive_members(w.obsnum, w.attempt),
+    log:
+        log_file("archive.log"),
+    localrule: True
+    conda:
+        "../envs/lmtflow.yaml"
+    script:
+        "../scripts/archive.py"
+
+
+rule combo_archive:
+    input:
+        lambda w: sorted(archive_members(w.combo, w.attempt).values()),
+    output:
+        work(layout.COMBO_ARCHIVE),
+    params:
+        members=lambda w: archive_members(w.combo, w.attempt),
+    log:
+        log_file("archive.log", layout.COMBO_DIR),
+    localrule: True
+    conda:
+        "../envs/lmtflow.yaml"
+    script:
+        "../scripts/archive.py"
+
+
+rule attempts_page:
+    input:
+        lambda w: compare_inputs(w.obsnum),
+    output:
+        work(layout.COMPARE),
+    params:
+        banks=lambda w: compare_columns(w.obsnum),
+        title=lambda w: f"{OBS[int(w.obsnum)].header.source}  ObsNum {w.obsnum}: attempts",
+        index=lambda w: work(layout.PROJECT_INDEX, pid=w.pid),
+    log:
+        log_file("attempts_page.log", attempt=""),
+    localrule: True
+    conda:
+        "../envs/lmtflow.yaml"
+    script:
+        "../scripts/attempts_page.py"
+
+
+rule combo_attempts_page:
+    input:
+        lambda w: compare_inputs(w.combo),
+    output:
+        work(layout.COMBO_COMPARE),
+    params:
+        banks=lambda w: compare_columns(w.combo),
+        title=lambda w: f"{combo_title(w.combo)}: attempts",
+        index=lambda w: work(layout.PROJECT_INDEX, pid=w.pid),
+    log:
+        log_file("attempts_page.log", layout.COMBO_DIR, attempt=""),
+    localrule: True
+    conda:
+        "../envs/lmtflow.yaml"
+    script:
+        "../scripts/attempts_page.py"

@@ -43,9 +43,9 @@ rule rsr_ingest:
 
 rule rsr_blanking:
     output:
-        work(layout.RSR_BLANKING),
+        work(layout.RSR_BLANKING, attempt=""),  # the user's to edit: one for every attempt
     log:
-        log_file("rsr_blanking.log"),
+        log_file("rsr_blanking.log", attempt=""),
     localrule: True
     conda:
         "../envs/lmtflow.yaml"
@@ -55,9 +55,9 @@ rule rsr_blanking:
 
 rule rsr_baseline:
     input:
-        cal=work(layout.RSR_CAL_SDFITS),
-        badlags=work(layout.RSR_BADLAGS),
-        blanking=work(layout.RSR_BLANKING),
+        cal=at_step(layout.RSR_CAL_SDFITS, "rsr_badlags"),
+        badlags=at_step(layout.RSR_BADLAGS, "rsr_badlags"),
+        blanking=at_base(layout.RSR_BLANKING),
         params=params_file("rsr_baseline"),
     output:
         work(layout.RSR_BASE_SDFITS),
@@ -73,7 +73,7 @@ rule rsr_baseline:
 
 rule rsr_spectrum:
     input:
-        base=work(layout.RSR_BASE_SDFITS),
+        base=at_step(layout.RSR_BASE_SDFITS, "rsr_baseline"),
         params=params_file("rsr_spectrum"),
     output:
         fits=work(layout.RSR_SPECTRUM),
@@ -101,3 +101,66 @@ rule rsr_spectrum_combination:
         "../envs/lmtflow.yaml"
     script:
         "../scripts/rsr_spectrum.py"
+
+
+# RSR quality assessment (lmtflow.qa.rsr): plots and the QA numbers file of every RSR ObsNum
+# (Tsys and badlags plots from its raw files) and combination, written directly (the stage has
+# no parts to merge: the rules are preferred to qa_numbers / combo_qa_numbers, and only match
+# RSR ObsNums and combinations). qa_page and combo_qa_page write the README.html
+# (rules/report.smk; helpers: rules/common.smk, section "RSR quality assessment").
+
+
+ruleorder: rsr_qa > qa_numbers
+ruleorder: rsr_qa_combination > combo_qa_numbers
+
+
+rule rsr_qa:
+    input:
+        base=at_step(layout.RSR_BASE_SDFITS, "rsr_baseline"),
+        badlags=at_step(layout.RSR_BADLAGS, "rsr_badlags"),
+        blanking=at_base(layout.RSR_BLANKING),
+        member_params=at_step(layout.PARAMS, "rsr_baseline", step="rsr_baseline"),
+        spectrum=rsr_spectrum_file,
+        params=srdp_param_files,
+        raw=rsr_calibration_inputs,
+    output:
+        numbers=work(layout.QA_NUMBERS),
+        **qa_plot_paths(plots_for("rsr")),
+    wildcard_constraints:
+        obsnum=rsr_obsnum_regex(),
+    params:
+        kind="rsr",
+        data_lmt=DATA,
+    log:
+        log_file("qa_rsr__{bank}.log"),
+    benchmark:
+        benchmark_file("qa_rsr__{bank}.tsv")
+    group:
+        "obs{obsnum}"
+    conda:
+        "../envs/lmtflow.yaml"
+    script:
+        "../scripts/qa_rsr.py"
+
+
+rule rsr_qa_combination:
+    input:
+        base=combo_inputs(layout.RSR_BASE_SDFITS),
+        badlags=combo_inputs(layout.RSR_BADLAGS, "rsr_badlags"),
+        blanking=combo_inputs(layout.RSR_BLANKING, "base"),
+        member_params=rsr_member_params,
+        spectrum=combo_product(layout.RSR_COMBO_SPECTRUM),
+        params=combo_qa_params,
+    output:
+        numbers=work(layout.COMBO_QA_NUMBERS),
+        **combo_plot_paths(plots_for("rsr_combination")),
+    wildcard_constraints:
+        combo=rsr_combo_regex(),
+    params:
+        kind="rsr_combination",
+    log:
+        log_file("qa_rsr__{bank}.log", layout.COMBO_DIR),
+    conda:
+        "../envs/lmtflow.yaml"
+    script:
+        "../scripts/qa_rsr.py"

@@ -3,7 +3,7 @@
 
 rule spectrum:
     input:
-        base=work(layout.BASE_SDFITS),
+        base=at_step(layout.BASE_SDFITS, "baseline"),
         params=params_file("spectrum"),
     output:
         fits=work(layout.SRDP_SPECTRUM),

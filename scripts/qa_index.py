@@ -1,7 +1,8 @@
-# Snakemake script: every ObsNum page of a project -> the project index.html (lmtflow.qa.pages).
+# Snakemake script: every ObsNum and combination page of a project -> index.html (lmtflow.qa.pages).
 from lmtflow.qa.pages import IndexEntry, Section, project_index
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-entries = [IndexEntry(e["page"], [Section(s["qa"], s["plots"], s["files"]) for s in e["sections"]])
+entries = [IndexEntry(e["page"], [Section(s["qa"], s["plots"], s["files"]) for s in e["sections"]],
+                      e.get("compare"))
            for e in sm.params.entries]  # fmt: skip
 project_index(sm.output[0], sm.wildcards.pid, entries)

@@ -117,3 +117,25 @@ def rsr_sim(tmp_path_factory: pytest.TempPathFactory) -> SimulationResult:
     """The ``rsr`` preset (Cal 33550 + Bs 33551 with faults, Cal 33552 + Bs 33553), ~25 MB."""
     root = tmp_path_factory.mktemp("rsr_sim")
     return simulate_preset("rsr", root / "data_lmt", seed=SMALL_SEED)
+
+
+@pytest.fixture(scope="session")
+def rsr_workflow(rsr_sim: SimulationResult, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The rsr preset's Bs ObsNums and their combination (listed as [33553, 33551]) reduced
+    once by the real workflow, QA pages included.
+
+    ``tmp``: the run directory (tests may edit files there and re-run); ``work``: its project
+    directory; ``ran``: Counter of the rules that ran; ``snapshot``: a copy of the project
+    directory as this first run left it, for tests that only read (tests/test_qa_rsr.py).
+    """
+    import shutil
+
+    from .workflow_helpers import rsr_config, run
+
+    tmp = tmp_path_factory.mktemp("rsr_wf")
+    cfg = rsr_config(tmp / "rsr_33553_33551.yaml", rsr_sim.truth["lines"], [33553, 33551])
+    _, ran = run(rsr_sim.data_lmt, tmp, [33551, 33553], cfg)
+    work = tmp / "work" / "2015-ARSR-SIM"
+    snapshot = tmp_path_factory.mktemp("rsr_snapshot") / work.name
+    shutil.copytree(work, snapshot)
+    return {"tmp": tmp, "work": work, "ran": ran, "snapshot": snapshot}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,26 +15,25 @@ from lmtflow.rsr.steps import read_rsr_sdfits
 from lmtflow.sim.rsr import line_model
 
 from .test_rsr_science import assert_lines_match
-from .workflow_helpers import run, write_config
+from .workflow_helpers import rsr_config, run
 
 PID, SRC, BS = "2015-ARSR-SIM", "I10565", (33551, 33553)
 
 
 def _config(tmp: Path, lines: list[dict], combo: list[int]) -> Path:
-    xlines = [v for ln in lines for v in (ln["freq_ghz"], 0.4)]
-    return write_config(
-        tmp / f"rsr_{'_'.join(map(str, combo))}.yaml",
-        defaults={"rsr": {"xlines": ",".join(f"{v:g}" for v in xlines)}},
-        sources={SRC: {"obsnums": list(BS), "combinations": [{"obsnums": combo}]}},
-    )
+    return rsr_config(tmp / f"rsr_{'_'.join(map(str, combo))}.yaml", lines, combo, SRC)
+
+
+def _reduction(ran) -> dict:
+    """The reduction rules that ran (the QA rules re-run with them: tests/test_qa_rsr.py)."""
+    return {rule: n for rule, n in ran.items() if "qa" not in rule}
 
 
 @pytest.fixture(scope="module")
-def rsr_run(rsr_sim, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("rsr_wf")
-    cfg = _config(tmp, rsr_sim.truth["lines"], [33553, 33551])  # order as a user might list it
-    _, ran = run(rsr_sim.data_lmt, tmp, list(BS), cfg)
-    return tmp, tmp / "work" / PID, ran
+def rsr_run(rsr_workflow):
+    """The session's RSR run (conftest.py; combination listed as [33553, 33551], as a user
+    might list it); the tests below edit its files and re-run it."""
+    return rsr_workflow["tmp"], rsr_workflow["work"], rsr_workflow["ran"]
 
 
 def _spectrum_txt(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -95,11 +95,16 @@ def test_edited_badlags_reruns_only_what_depends_on_it(rsr_sim, rsr_run):
     _, ran = run(
         rsr_sim.data_lmt, tmp, list(BS), _config(tmp, rsr_sim.truth["lines"], [33553, 33551])
     )
-    assert ran == {"rsr_ingest": 1, "rsr_baseline": 1, "rsr_spectrum": 1,
-                   "rsr_spectrum_combination": 1}  # fmt: skip
+    assert _reduction(ran) == {"rsr_ingest": 1, "rsr_baseline": 1, "rsr_spectrum": 1,
+                               "rsr_spectrum_combination": 1}  # fmt: skip
     assert path.read_text() == "\n".join(edited) + "\n"  # the user's edit is kept
     after = read_rsr_sdfits(work / "33551" / "33551__0.rsr.base.sdfits")
     assert np.isfinite(after.ta[3, :, 5]).any()
+    # the QA of 33551 and of the combination follow (33553's page stays as it is)
+    assert ran["rsr_qa"] == ran["rsr_qa_combination"] == ran["qa_page"] == 1
+    qa = json.loads((work / "33551" / "qa" / "33551__0.qa.json").read_text())
+    assert qa["spectra"]["rejected_blanked"] == 0
+    assert "BADCB" not in json.dumps(qa["bad_boards"])
 
 
 def test_edited_blanking_file_reruns_baseline_and_later(rsr_sim, rsr_run):
@@ -110,10 +115,14 @@ def test_edited_blanking_file_reruns_baseline_and_later(rsr_sim, rsr_run):
     _, ran = run(
         rsr_sim.data_lmt, tmp, list(BS), _config(tmp, rsr_sim.truth["lines"], [33553, 33551])
     )
-    assert ran == {"rsr_baseline": 1, "rsr_spectrum": 1, "rsr_spectrum_combination": 1}
+    assert _reduction(ran) == {"rsr_baseline": 1, "rsr_spectrum": 1,
+                               "rsr_spectrum_combination": 1}  # fmt: skip
     after = read_rsr_sdfits(work / "33553" / "33553__0.rsr.base.sdfits")
     assert np.isnan(after.ta[1, :, 2]).all() and np.isnan(after.ta[0, :, 4]).all()
     assert np.isfinite(after.ta[2, :, 2]).any()
+    qa = json.loads((work / "33553" / "qa" / "33553__0.qa.json").read_text())
+    bad = {(b["chassis"], b["board"], b["reason"]) for b in qa["bad_boards"]}
+    assert bad == {(1, 2, "blanking file"), (0, 4, "blanking file")}
 
 
 def test_combination_order_independent(rsr_sim, rsr_run):

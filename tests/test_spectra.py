@@ -16,7 +16,7 @@ from lmtflow.combination import combo_name, configured_combinations
 from lmtflow.io.sdfits_reader import SDFITSReader
 from lmtflow.io.spectrum_fits import velocity_axis
 from lmtflow.pipeline.combine_spectra import combine_spectra
-from lmtflow.qa.registry import plots_for
+from lmtflow.qa.registry import THUMBNAIL, plots_for
 from lmtflow.sim import simulate
 
 from .conftest import make_tiny_config
@@ -172,7 +172,9 @@ def ps_series(tmp_path_factory):
     return simulate(_ps_series_config(4), root / "data_lmt", seed=11), root
 
 
-def test_combination_noise_follows_radiometer_and_reruns_only_new(ps_series):
+@pytest.fixture(scope="module")
+def ps_combo(ps_series):
+    """Three of the Ps ObsNums combined by the real workflow, then all four (second run's jobs)."""
     sim, root = ps_series
     nums = [sim.labels[f"ps{k}"] for k in range(4)]
     work = root / "run"
@@ -182,31 +184,42 @@ def test_combination_noise_follows_radiometer_and_reruns_only_new(ps_series):
     four = write_config(root / "four.yaml", sources={"TinySrc": {"combinations": [
         {"obsnums": [nums[3], nums[1], nums[0], nums[2]]}]}})  # fmt: skip
     _, ran = run(sim.data_lmt, work, [], configfile=four)
+    return {"nums": nums, "work": work, "ran": ran,
+            "dir": next((work / "work").glob(f"*/{combo_name(nums)}"))}  # fmt: skip
+
+
+def _series_sigma(sim, work, nums):
+    """Radiometer noise (K) of each Ps ObsNum of the series (truth Tsys, ON/REF dumps)."""
+    truth, session = sim.obs("ps0")["banks"][0], sim.session("ps0")
+    tsys = {b["pixel"]: b["tsys_k"] for b in session["beams"]}[
+        session["instrument"]["tracking_beam"]
+    ]
+    out = []
+    for n in nums:
+        n_on, n_ref = _on_ref_counts(next((work / "work").glob(f"*/{n}")) / f"{n}__0.raw.sdfits")
+        out.append(radiometer_sigma(tsys, n_on, n_ref, truth["channel_width_hz"],
+                                    session["instrument"]["dump_time_s"]))  # fmt: skip
+    return np.array(out)
+
+
+def test_combination_noise_follows_radiometer_and_reruns_only_new(ps_series, ps_combo):
+    sim, root = ps_series
+    nums, work, ran = ps_combo["nums"], ps_combo["work"], ps_combo["ran"]
     assert ran["ingest"] == 1 and ran["calibrate"] == 1 and ran["spectrum"] == 1, dict(ran)
     assert ran["spectrum_combination"] == 1 and ran.get("tsys", 0) == 0, dict(ran)
 
     combo_dir = next((work / "work").glob(f"*/{combo_name(nums)}"))
     v, combined, header = _spectrum(next(combo_dir.glob("*.spec.fits")))
     assert header["OBSNUMS"] == ",".join(map(str, sorted(nums)))
-    truth = sim.obs("ps0")["banks"][0]
-    session = sim.session("ps0")
-    tsys = {b["pixel"]: b["tsys_k"] for b in session["beams"]}[
-        session["instrument"]["tracking_beam"]
-    ]
-    free = _line_free(v, truth["lines"])
-    singles, expected = [], []
-    for n in nums:
-        obsdir = next((work / "work").glob(f"*/{n}"))
-        n_on, n_ref = _on_ref_counts(obsdir / f"{n}__0.raw.sdfits")
-        expected.append(radiometer_sigma(tsys, n_on, n_ref, truth["channel_width_hz"],
-                                         session["instrument"]["dump_time_s"]))  # fmt: skip
-        singles.append(np.std(_spectrum(next(obsdir.glob("srdp/*.spec.fits")))[1][free]))
-    expected_combined = 1 / np.sqrt(np.sum(1 / np.square(expected)))
+    free = _line_free(v, sim.obs("ps0")["banks"][0]["lines"])
+    singles = [np.std(_spectrum(next((work / "work").glob(f"*/{n}/srdp/*.spec.fits")))[1][free])
+               for n in nums]  # fmt: skip
+    expected_combined = 1 / np.sqrt(np.sum(1 / np.square(_series_sigma(sim, work, nums))))
     assert np.std(combined[free]) == pytest.approx(expected_combined, rel=0.10)
     assert np.std(combined[free]) < 0.6 * np.mean(singles)  # four ObsNums: about 1/2
 
 
-def test_combination_is_order_independent(ps_series, tmp_path):
+def test_combination_is_order_independent(ps_series, ps_combo, tmp_path):
     sim, root = ps_series
     spectra = sorted((root / "run" / "work").glob("*/100[2-5]/srdp/*.spec.fits"))
     params = {"b_regions": [[-300, -100], [100, 300]]}
@@ -228,12 +241,21 @@ def test_combination_names_are_sets_and_never_collide():
     assert configured_combinations(cfg) == [(1, 2, 3)]
 
 
-def test_map_combination_gridded_jointly_and_quieter(small_sim, tmp_path):
+@pytest.fixture(scope="module")
+def map_combo(small_sim, tmp_path_factory):
+    """The two small maps of one field (79448, 79451) combined by the real workflow."""
+    root = tmp_path_factory.mktemp("map_combo")
     maps = [small_sim.labels["map"], small_sim.labels["map2"]]
-    cfg = write_config(tmp_path / "maps.yaml",
+    cfg = write_config(root / "maps.yaml",
                        sources={"IRC": {"combinations": [{"obsnums": maps[::-1]}]}})  # fmt: skip
-    run(small_sim.data_lmt, tmp_path, [], configfile=cfg)
-    combo = next((tmp_path / "work").glob(f"*/{combo_name(maps)}/*__0.fits"))
+    run(small_sim.data_lmt, root, [], configfile=cfg)
+    return {"maps": maps, "work": root / "work",
+            "dir": next((root / "work").glob(f"*/{combo_name(maps)}"))}  # fmt: skip
+
+
+def test_map_combination_gridded_jointly_and_quieter(map_combo):
+    maps, tmp_path = map_combo["maps"], map_combo["work"].parent
+    combo = next(map_combo["dir"].glob("*__0.fits"))
     header = fits.getheader(combo)
     assert header["OBSNUMS"] == ",".join(map(str, sorted(maps)))
     params = json.loads(next(combo.parent.glob("params/grid__0.json")).read_text())
@@ -261,3 +283,128 @@ def test_interactive_spectrum_equals_workflow(small_sim, spectra_run, tmp_path):
     np.testing.assert_array_equal(spec.data, workflow_data.astype(np.float32))
     assert spec.params["pix_list"] == [10, 8]
     assert spec.velocity.size == spec.data.size
+
+
+# --- QA numbers and pages of combinations (reuse the combination runs above)
+
+
+def _qa(directory: Path, name: str) -> dict:
+    return json.loads((directory / "qa" / f"{name}__0.qa.json").read_text())
+
+
+def _names(urls) -> set[str]:
+    return {Path(unquote(urlparse(u).path)).name for u in urls}
+
+
+def _check_combination_page(directory: Path, kind: str, members, tmp_path) -> dict:
+    """The README.html of a combination and its project index load in Chromium with every
+    image and link resolving; the page shows the header, every plot, the members' pages."""
+    name = directory.name
+    page = directory / "README.html"
+    seen = load_in_chromium(page, tmp_path)
+    check_resolves(seen, page)
+    assert all(str(m) in seen["title"] for m in members)
+    for label in ("Source", "ObsNums", "CalObsNums", "Date (UTC)", "Receiver", "Mode",
+                  "Integration time (s)", "Tsys (K, median)", "RMS / radiometer",
+                  "Member ObsNums", "Parameters used", "Product files"):  # fmt: skip
+        assert label in seen["text"], label
+    shown = _names(src for src, _, _ in seen["images"])
+    assert shown == {f"{name}__0.{p.name}.png" for p in plots_for(kind)}
+    assert f"{name}__0.qa.json" in _names(seen["links"])
+    for m in members:
+        assert any(h.endswith(f"/{m}/README.html") for h in seen["links"]), m
+    index = directory.parent / "index.html"
+    indexed = load_in_chromium(index, tmp_path)
+    check_resolves(indexed, index)
+    assert any(h.endswith(f"/{name}/README.html") for h in indexed["links"])
+    thumbnail = f"{name}__0.{THUMBNAIL[kind]}.png"
+    assert thumbnail in _names(src for src, _, _ in indexed["images"])
+    assert "+".join(map(str, members)) in indexed["text"]
+    return seen
+
+
+def test_map_combination_qa_numbers_follow_radiometer(map_combo, small_sim):
+    maps, directory = map_combo["maps"], map_combo["dir"]
+    qa = _qa(directory, directory.name)
+    members = [_qa(next(map_combo["work"].glob(f"*/{m}")), str(m)) for m in maps]
+    assert qa["kind"] == "map_combination" and qa["obsnums"] == maps
+    obs = qa["observation"]
+    assert obs["obsnum"] == maps and obs["calobsnum"] == [small_sim.labels["cal"]]
+    assert obs["mode"] == "Map" and obs["source"] == members[0]["observation"]["source"]
+    assert obs["inttime_s"] == pytest.approx(sum(m["observation"]["inttime_s"] for m in members))
+    first, last = (m["observation"]["date_obs"] for m in members)
+    assert obs["date_obs"].startswith(first) and obs["date_obs"].endswith(last)
+    # the spectra the gridder used: each member's own pix_list and rms cut (same defaults here)
+    assert qa["spectra"]["used"] == sum(m["spectra"]["used"] for m in members) > 0
+    cube = qa["cube"]  # simulated noise is radiometric: measured / expected is about 1
+    assert cube["rms_radiometer_ratio"] == pytest.approx(1.0, abs=0.15)
+    assert cube["rms_center_mK"] == pytest.approx(cube["radiometer_center_mK"], rel=0.15)
+    # the radiometer map comes from both members: at the centre about 1/sqrt(sum 1/sigma^2)
+    single = np.array([m["cube"]["radiometer_center_mK"] for m in members])
+    assert cube["radiometer_center_mK"] == pytest.approx(1 / np.sqrt(np.sum(single**-2.0)),
+                                                         rel=0.10)  # fmt: skip
+    combined = fits.getheader(next(directory.glob("*__0.fits")))
+    for plane in ("mom0", "peak", "rms", "radiometer"):
+        h = fits.getheader(directory / "qa" / f"{directory.name}__0.{plane}.fits")
+        assert (h["NAXIS1"], h["NAXIS2"], h["CRVAL1"]) == (
+            combined["NAXIS1"], combined["NAXIS2"], combined["CRVAL1"])  # fmt: skip
+
+
+def test_map_combination_radiometer_map_adds_every_members_spectra(map_combo):
+    """Per cell the members' noise N_k and weight sums W_k (their own radiometer and weight
+    maps) give the joint grid's exactly: sqrt(sum (N_k W_k)^2) / sum W_k."""
+    name = map_combo["dir"].name
+    joint = fits.getdata(map_combo["dir"] / "qa" / f"{name}__0.radiometer.fits")
+    num = den = 0.0
+    for m in map_combo["maps"]:
+        srdp = next(map_combo["work"].glob(f"*/{m}/srdp"))
+        noise = fits.getdata(next(srdp.glob("*__0.radiometer.fits"))).astype(float)
+        weight = fits.getdata(next(srdp.glob("*__0.wt.fits"))).astype(float)
+        assert noise.shape == joint.shape  # one field, one extent: the same grid
+        num, den = num + np.square(noise * weight), den + weight
+    expected = np.sqrt(num) / den
+    both = np.isfinite(expected) & np.isfinite(joint)
+    assert both.sum() > 0.8 * joint.size
+    np.testing.assert_allclose(joint[both], expected[both], rtol=1e-4)
+
+
+def test_map_combination_page_and_index_load_in_chromium(map_combo, tmp_path):
+    seen = _check_combination_page(map_combo["dir"], "map_combination", map_combo["maps"],
+                                   tmp_path)  # fmt: skip
+    names = _names(seen["links"])
+    name = map_combo["dir"].name
+    assert {f"{name}__0.{p}.fits" for p in ("mom0", "mom1", "peak", "rms", "radiometer")} <= names
+    assert {"grid__0.json", "baseline__0.json"} <= names
+    assert any(n.endswith(f"_{name}__0.fits") for n in names)
+    assert any(n.endswith(f"_{name}__0.wt.fits") for n in names)
+
+
+def test_spectrum_combination_qa_follows_radiometer(ps_series, ps_combo):
+    sim, _ = ps_series
+    nums, directory = ps_combo["nums"], ps_combo["dir"]
+    qa = _qa(directory, directory.name)
+    assert qa["kind"] == "spectrum_combination" and qa["obsnums"] == nums
+    spec = qa["spectrum"]
+    # expected rms of the weighted average from the members' radiometer values and weights
+    members = [_qa(next((ps_combo["work"] / "work").glob(f"*/{n}")), str(n)) for n in nums]
+    sigma = np.array([m["spectrum"]["radiometer_mK"] for m in members])
+    with fits.open(next(directory.glob("*.spec.fits"))) as hdul:
+        w = 1 / np.square(hdul["OBSNUMS"].data["RMS"].astype(float))
+    assert [p["weight"] for p in spec["parts"]] == pytest.approx(list(w / w.sum()))
+    assert spec["radiometer_mK"] == pytest.approx(np.sqrt(np.sum((w * sigma) ** 2)) / w.sum())
+    # ... which the simulator's truth confirms, as does the measured rms
+    truth = 1e3 / np.sqrt(np.sum(_series_sigma(sim, ps_combo["work"], nums) ** -2.0))
+    assert spec["radiometer_mK"] == pytest.approx(truth, rel=0.15)
+    assert spec["rms_mK"] == pytest.approx(truth, rel=0.15)
+    assert spec["rms_radiometer_ratio"] == pytest.approx(1.0, abs=0.15)
+    line = sim.obs("ps0")["banks"][0]["lines"][0]
+    assert abs(spec["peak_velocity_kms"] - line["vlsr_kms"]) < line["fwhm_kms"]
+    assert qa["observation"]["inttime_s"] == pytest.approx(
+        sum(m["observation"]["inttime_s"] for m in members))  # fmt: skip
+
+
+def test_spectrum_combination_page_and_index_load_in_chromium(ps_combo, tmp_path):
+    seen = _check_combination_page(ps_combo["dir"], "spectrum_combination", ps_combo["nums"],
+                                   tmp_path)  # fmt: skip
+    names = _names(seen["links"])
+    assert any(n.endswith(".spec.fits") for n in names) and "spectrum__0.json" in names

@@ -28,3 +28,14 @@ def run(data_lmt, work_dir: Path, obsnums, configfile: Path | None = None, check
     ran = Counter(FINISHED.findall(proc.stderr))
     ran.pop("all", None)
     return proc, ran
+
+
+def rsr_config(path: Path, lines: list[dict], combo: list[int], source: str = "I10565") -> Path:
+    """A config reducing the rsr preset's Bs ObsNums 33551, 33553 and the combination
+    ``combo`` (in the order given), each true line kept out of the baselines (xlines +/- 0.4)."""
+    xlines = [v for ln in lines for v in (ln["freq_ghz"], 0.4)]
+    return write_config(
+        path,
+        defaults={"rsr": {"xlines": ",".join(f"{v:g}" for v in xlines)}},
+        sources={source: {"obsnums": [33551, 33553], "combinations": [{"obsnums": combo}]}},
+    )

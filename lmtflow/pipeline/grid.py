@@ -7,18 +7,27 @@ Spectra of the beams in ``pix_list`` pass the robust RMS cut, get weights 1/RMS^
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .. import __version__
 from ..errors import ProductError
-from ..gridding import DEFAULT_TILE, GridGeometry, grid_selection, grid_spectra
+from ..gridding import (
+    DEFAULT_TILE,
+    GridGeometry,
+    grid_selection,
+    grid_spectra,
+    keep_scratch,
+    resolve_threads,
+)
 from ..io.cube import SpectralWCS, write_cube, write_plane
 from ..io.sdfits_reader import SDFITSReader
 from ..kernels import Kernel, KernelEvaluator, effective_beam_fwhm, lmt_beam_fwhm
@@ -26,56 +35,141 @@ from ..kernels import Kernel, KernelEvaluator, effective_beam_fwhm, lmt_beam_fwh
 log = logging.getLogger(__name__)
 
 FRAMES = {0: "RADEC", 1: "RADEC", 2: "GALACTIC"}
-STRIP_BYTES = 96 << 20  # spectra held in memory at once (one strip of map rows)
-GATHER_BYTES = 16 << 20  # rows read per window when gathering a strip's spectra
+BLOCK_BYTES = 96 << 20  # spectra held in memory at once (one block of map cells)
+GAP_ROWS = 16  # needed rows at most this far apart are read with one pread (gap included)
+WINDOW_BYTES = 4 << 20  # largest single pread
 
 
 def _load(path: str | Path, params: dict):
     """Header, position/RMS columns, kept rows and the (closed) reader: spectra stay on disk."""
     with SDFITSReader(path) as r:
-        cols = r.columns(["FDNUM", "LMTXOFF", "LMTYOFF", "RMS", "TSYS"])
+        cols = r.columns(["FDNUM", "LMTXOFF", "LMTYOFF", "RMS"])
         keep = grid_selection(cols["RMS"], cols["FDNUM"], params, int(r.header["OBSNUM"]))
         return r.header, cols, keep, r
 
 
-def _gather(readers: list[SDFITSReader], starts: NDArray, rows: NDArray) -> NDArray:
-    """``DATA`` of the ascending global ``rows`` of the concatenated inputs, window by window."""
-    out = np.empty((rows.size, readers[0].nchan), dtype=np.float32)
+def source_shift(header: Mapping[str, Any], first_header: Mapping[str, Any]) -> tuple[float, float]:
+    """Offset (arcsec, x east) of an input's source position from the first input's: what is
+    added to its ``LMTXOFF``/``LMTYOFF`` when several ObsNums are gridded on one map."""
+    x0, y0 = float(first_header["SRCXPOS"]), float(first_header["SRCYPOS"])
+    dx = (float(header["SRCXPOS"]) - x0) * np.cos(np.radians(y0)) * 3600.0
+    return dx, (float(header["SRCYPOS"]) - y0) * 3600.0
+
+
+class _DataRows:
+    """``DATA`` rows of one SDFITS file read with ``pread`` into reused buffers (no memory
+    map: no page faults, nothing of the file in the resident set)."""
+
+    def __init__(self, reader: SDFITSReader):
+        sub, offset = reader.dtype.fields["DATA"][:2]
+        self.path, self.nrows, self.nchan = reader.path, reader.nrows, reader.nchan
+        self.dtype, self.rowbytes = sub.base, reader.dtype.itemsize
+        self.offset = reader.data_offset + offset
+        self.size = self.offset + (self.nrows - 1) * self.rowbytes + self.nchan * sub.base.itemsize
+        self.fd = os.open(reader.path, os.O_RDONLY)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def read(self, a: int, b: int, buf: NDArray[np.uint8]) -> NDArray:
+        """Rows ``a:b`` as a strided view (file byte order) into ``buf``."""
+        nbytes = (b - a - 1) * self.rowbytes + self.nchan * self.dtype.itemsize
+        view, done, pos = memoryview(buf[:nbytes]), 0, self.offset + a * self.rowbytes
+        while done < nbytes:
+            n = os.preadv(self.fd, [view[done:]], pos + done)
+            if n == 0:
+                raise ProductError(f"{self.path}: truncated (rows {a}:{b} are not all there)")
+            done += n
+        strides = (self.rowbytes, self.dtype.itemsize)
+        return np.ndarray((b - a, self.nchan), self.dtype, buf, 0, strides)
+
+
+def _gather(
+    files: list[_DataRows], starts: NDArray, rows: NDArray, out: NDArray, buf: NDArray[np.uint8]
+) -> None:
+    """``DATA`` of the ascending global ``rows`` of the concatenated inputs into ``out``.
+
+    Runs of needed rows (gaps up to ``GAP_ROWS`` included) are read with one ``pread`` each
+    into ``buf`` (``WINDOW_BYTES``, or one row if larger) and converted straight into
+    ``out``; only partly needed windows take a gathered copy.
+    """
     which = np.searchsorted(starts, rows, side="right") - 1
     done = 0
-    for k, r in enumerate(readers):
+    for k, f in enumerate(files):
         local = rows[which == k] - starts[k]
-        step = max(1, GATHER_BYTES // (4 * r.nchan))
-        buf = np.empty((min(step, r.nrows), r.nchan), dtype=np.float32)
+        if local.size == 0:
+            continue
+        step = max(1, WINDOW_BYTES // f.rowbytes)
+        breaks = np.flatnonzero(np.diff(local) > GAP_ROWS) + 1  # a window never spans these
+        ends = np.append(breaks, local.size)
         i = 0
-        while i < local.size:
-            a = int(local[i])
-            b = min(a + step, r.nrows)
-            j = int(np.searchsorted(local, b))
-            r.data(a, b, out=buf[: b - a])
-            out[done + i : done + j] = buf[local[i:j] - a]
-            i = j
+        for e in ends.tolist():
+            while i < e:
+                a = int(local[i])
+                j = min(e, int(np.searchsorted(local, a + step, side="left", sorter=None)))
+                b = int(local[j - 1]) + 1
+                block = f.read(a, b, buf)
+                dest = out[done + i : done + j]
+                if j - i == b - a:
+                    dest[...] = block
+                else:
+                    dest[...] = block[local[i:j] - a]
+                i = j
         done += local.size
-    return out
 
 
-def _strips(row: NDArray, ny: int, reach: int, nchan: int) -> list[tuple[int, int]]:
-    """Cell-row ranges (multiples of the gridder's tile) whose spectra fit ``STRIP_BYTES``."""
-    per_row = np.bincount(np.clip(row + reach, 0, ny + 2 * reach), minlength=ny + 2 * reach + 1)
-    cum = np.concatenate([[0], np.cumsum(per_row)])  # spectra with row < r - reach: cum[r]
-    limit = max(1, STRIP_BYTES // (4 * nchan))
-    strips, j0 = [], 0
-    while j0 < ny:
-        j1 = min(j0 + DEFAULT_TILE, ny)
-        while j1 < ny and cum[min(j1 + DEFAULT_TILE, ny) + 2 * reach] - cum[j0] <= limit:
-            j1 = min(j1 + DEFAULT_TILE, ny)
-        strips.append((j0, j1))
-        j0 = j1
-    return strips
+def _blocks(
+    col: NDArray, row: NDArray, g: GridGeometry, reach: int, nchan: int
+) -> tuple[list[tuple[int, int, int, int]], int]:
+    """Cell blocks ``(j0, j1, i0, i1)`` whose spectra (nearest cell within ``reach``) fit
+    ``BLOCK_BYTES``, and the most spectra of one block.
+
+    Strips of map rows, each cut into columns as wide as fit; of the strip heights that fit,
+    the one reading the fewest spectra per cell (the margins are read again by the next
+    block). Edges fall on the gridder's tiles, so each tile sees the spectra, in the order,
+    of one call over the whole map.
+    """
+    t = DEFAULT_TILE
+    limit = max(1, BLOCK_BYTES // (4 * nchan))
+    ney, nex = g.ny + 2 * reach, g.nx + 2 * reach
+    counts = np.bincount((row + reach) * nex + col + reach, minlength=ney * nex)
+    cum = np.zeros((ney + 1, nex + 1), np.int64)
+    cum[1:, 1:] = counts.reshape(ney, nex).cumsum(0).cumsum(1)
+
+    def n(j0: int, j1: int, i0: int, i1: int) -> int:
+        r1, c1 = j1 + 2 * reach, i1 + 2 * reach
+        return int(cum[r1, c1] - cum[j0, c1] - cum[r1, i0] + cum[j0, i0])
+
+    def cut(j0: int, j1: int) -> list[tuple[int, int, int, int]]:
+        out, i0 = [], 0
+        while i0 < g.nx:
+            i1 = min(i0 + t, g.nx)
+            while i1 < g.nx and n(j0, j1, i0, min(i1 + t, g.nx)) <= limit:
+                i1 = min(i1 + t, g.nx)
+            out.append((j0, j1, i0, i1))
+            i0 = i1
+        return out
+
+    blocks: list[tuple[int, int, int, int]] = []
+    j0 = 0
+    while j0 < g.ny:
+        best: tuple[float, list] | None = None
+        for j1 in range(j0 + t, g.ny + t, t):
+            strip = cut(j0, min(j1, g.ny))
+            if best is not None and any(n(*b) > limit for b in strip):
+                break  # taller strips do not fit either
+            cost = sum(n(*b) for b in strip) / (min(j1, g.ny) - j0)
+            if best is None or cost < best[0]:
+                best = (cost, strip)
+            if j1 >= g.ny:
+                break
+        blocks += best[1]
+        j0 = best[1][0][1]
+    return blocks, max(n(*b) for b in blocks)
 
 
-def _grid_strips(
-    readers: list[SDFITSReader],
+def _grid_blocks(
+    files: list[_DataRows],
     starts: NDArray,
     x: NDArray,
     y: NDArray,
@@ -87,31 +181,47 @@ def _grid_strips(
     edge: int,
     threads: int | None,
 ) -> tuple[NDArray, NDArray, int]:
-    """The cube, weight map and number of spectra used, gridded strip by strip of map rows.
+    """The cube, weight map and number of spectra used, gridded block by block of cells.
 
-    Each strip gets exactly the spectra whose kernel can reach it (read from disk), so memory
-    is the cube plus one strip's spectra whatever the number of dumps; the tiles, and so
-    the sums, are those of one call over the whole map.
+    Each block gets exactly the spectra whose kernel can reach it (read from disk), so memory
+    is the cube plus one block's spectra (``BLOCK_BYTES``) and the gridder's tile buffers;
+    the tiles, and so the sums, are those of one call over the whole map.
     """
     g = geometry
-    nchan = readers[0].nchan
+    nchan = files[0].nchan
     radius = KernelEvaluator(kernel, resolution, rmax, g.cell).radius
     nc = math.floor(radius / g.cell + 0.5 + 1e-9)  # the gridder's reach in cells
     finite = np.isfinite(x) & np.isfinite(y) & np.isfinite(w) & (w > 0)
     xf, yf = np.where(finite, x, 0.0), np.where(finite, y, 0.0)
     n_used = int(np.count_nonzero(finite & _reaches(g, xf, yf, nc)))
-    reach = nc + 1  # one cell more: rounding can never drop a spectrum from its strip
-    ok = finite & _reaches(g, xf, yf, reach)
-    row = g.nearest_cell(xf, yf)[1]
+    reach = nc + 1  # one cell more: rounding can never drop a spectrum from its block
+    ok = np.flatnonzero(finite & _reaches(g, xf, yf, reach))
+    col, row = g.nearest_cell(xf[ok], yf[ok])
+    blocks, size = _blocks(col, row, g, reach, nchan)
+    buf = np.empty((size, nchan), np.float32)  # one buffer for every block
+    nwork = resolve_threads(threads)
+    window = max(WINDOW_BYTES, *(f.rowbytes for f in files))
+    reads = [np.empty(window, np.uint8) for _ in range(nwork)]
     cube = np.empty((nchan, g.ny, g.nx), dtype=np.float32)
     weight = np.zeros(g.shape)
-    for j0, j1 in _strips(row[ok], g.ny, reach, nchan):
-        sel = np.flatnonzero(ok & (row >= j0 - reach) & (row < j1 + reach))
-        sub = GridGeometry(g.cell, g.nx, j1 - j0, g.crpix_x, g.crpix_y - j0)
-        part = grid_spectra(x[sel], y[sel], _gather(readers, starts, sel), w[sel], sub,
-                            resolution, kernel, rmax, edge, threads)  # fmt: skip
-        cube[:, j0:j1] = part.cube
-        weight[j0:j1] = part.weight
+    with keep_scratch(), ThreadPoolExecutor(max_workers=nwork) as pool:
+        for j0, j1, i0, i1 in blocks:
+            near = (
+                (row >= j0 - reach) & (row < j1 + reach) & (col >= i0 - reach) & (col < i1 + reach)
+            )
+            sel = ok[near]
+            spectra = buf[: sel.size]
+            cuts = np.linspace(0, sel.size, nwork + 1).astype(int)  # threads read in parallel
+            jobs = [
+                pool.submit(_gather, files, starts, sel[a:b], spectra[a:b], reads[k])
+                for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True))
+            ]
+            for job in jobs:
+                job.result()
+            sub = GridGeometry(g.cell, i1 - i0, j1 - j0, g.crpix_x - i0, g.crpix_y - j0)
+            part = grid_spectra(x[sel], y[sel], spectra, w[sel], sub, resolution, kernel, rmax,
+                                edge, threads, out=cube[:, j0:j1, i0:i1])  # fmt: skip
+            weight[j0:j1, i0:i1] = part.weight
     return cube, weight, n_used
 
 
@@ -135,6 +245,17 @@ def blank_low_weight(cube: np.ndarray, weight: np.ndarray, fraction: float) -> i
     return int(low.sum())
 
 
+def _positions_weights(
+    hdr: Mapping[str, Any], hdr0: Mapping[str, Any], cols: dict, keep: NDArray, params: dict
+) -> tuple[NDArray, NDArray, NDArray]:
+    """Offsets (arcsec, on the first input's centre) and weights of one input's spectra."""
+    dx, dy = source_shift(hdr, hdr0)
+    rms = np.where(keep, cols["RMS"], 1.0).astype(np.float64)
+    rho = 1.0 / rms**2 if int(params["noise_sigma"]) == 1 else np.ones_like(rms)
+    w = np.where(keep, rho, 0.0)  # weight 0 excludes a spectrum without a copy
+    return cols["LMTXOFF"] + dx, cols["LMTYOFF"] + dy, w
+
+
 def grid_products(
     base_sdfits: Sequence[str | Path],
     cube_out: str | Path,
@@ -154,16 +275,15 @@ def grid_products(
         if hdr["NAXIS2"] and reader.nchan != parts[0][3].nchan:
             raise ProductError(f"{path}: {reader.nchan} channels, first input has "
                                f"{parts[0][3].nchan}")  # fmt: skip
-        dx = (float(hdr["SRCXPOS"]) - x0) * np.cos(np.radians(y0)) * 3600.0
-        dy = (float(hdr["SRCYPOS"]) - y0) * 3600.0
-        xs.append(cols["LMTXOFF"] + dx)
-        ys.append(cols["LMTYOFF"] + dy)
-        rms = np.where(keep, cols["RMS"], 1.0).astype(np.float64)
-        rho = 1.0 / rms**2 if int(params["noise_sigma"]) == 1 else np.ones_like(rms)
-        ws.append(np.where(keep, rho, 0.0))  # weight 0 excludes a spectrum without a copy
+        for out, values in zip((xs, ys, ws), _positions_weights(hdr, hdr0, cols, keep, params),
+                               strict=True):  # fmt: skip
+            out.append(values)
         readers.append(reader)
         log.info("%s: %d of %d spectra pass pix_list and rms_cut", path, keep.sum(), keep.size)
-    x, y, w = np.concatenate(xs), np.concatenate(ys), np.concatenate(ws)
+    x, y, w = (a[0] if len(a) == 1 else np.concatenate(a) for a in (xs, ys, ws))
+    del xs, ys, ws
+    for part in parts:
+        part[1].clear()  # the columns are no longer needed: less memory while gridding
     starts = np.cumsum([0] + [r.nrows for r in readers])
     if not np.any(w > 0):
         names = ", ".join(map(str, base_sdfits))
@@ -177,16 +297,20 @@ def grid_products(
     kernel = Kernel.from_otf_select(
         int(params["otf_select"]), params["otf_a"], params["otf_b"], params["otf_c"]
     )
-    with contextlib.ExitStack() as stack:  # _load closed its readers; spectra are read here
-        opened = [stack.enter_context(SDFITSReader(r.path)) for r in readers]
-        cube, weight, n_used = _grid_strips(
-            opened, starts, x, y, w, geometry, resolution, kernel, float(params["rmax"]),
-            int(params["edge"]), threads,
-        )  # fmt: skip
+    files = [_DataRows(r) for r in readers]  # _load closed its readers; spectra are read here
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the beam is computed meanwhile
+        beam_job = pool.submit(effective_beam_fwhm, resolution, kernel, float(params["rmax"]),
+                               lmt_beam_fwhm(float(hdr0["SKYFREQ"])), cell)  # fmt: skip
+        try:
+            cube, weight, n_used = _grid_blocks(
+                files, starts, x, y, w, geometry, resolution, kernel, float(params["rmax"]),
+                int(params["edge"]), threads,
+            )  # fmt: skip
+        finally:
+            for f in files:
+                f.close()
+        beam = beam_job.result()
     blank_low_weight(cube, weight, float(params.get("min_weight", 0.0)))
-    beam = effective_beam_fwhm(
-        resolution, kernel, float(params["rmax"]), lmt_beam_fwhm(float(hdr0["SKYFREQ"])), cell
-    )
     frame = FRAMES[int(hdr0["MAPCOORD"])]
     obsnums = sorted({int(p[0]["OBSNUM"]) for p in parts})
     spectral = SpectralWCS(

@@ -9,6 +9,8 @@ spectra are read and written in blocks of dumps.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from .obsmeta import obs_keywords
 
 log = logging.getLogger(__name__)
 
-BLOCK_DUMPS = 256
+BLOCK_BYTES = 4 << 20  # spectra per block: small blocks reuse cached, already-mapped pages
 CTYPES = {0: ("AZ", "EL"), 1: ("RA", "DEC"), 2: ("GLON", "GLAT")}
 POL_CODES = {1: (-5,), 2: (-5, -6)}  # XX, YY
 
@@ -150,7 +152,27 @@ def ingest(data_lmt: str | Path, obsnum: int, bank: int, out: str | Path) -> Pat
     beams = np.asarray(lay.beams, dtype=np.int16)
     pols = np.arange(npol, dtype=np.int16)
     polcode = np.asarray(POL_CODES[npol], dtype=np.int16)
-    nonfinite = np.zeros((len(boards), 4), dtype=np.int64)  # flagged spectra per board, input
+
+    def columns(d0: int, d1: int) -> dict[str, NDArray]:
+        shape = (d1 - d0, nbeam, npol)
+
+        def per_row(values: NDArray) -> NDArray:
+            return np.broadcast_to(values, shape).reshape(-1)
+
+        utc = tl.time[d0:d1][:, lay.source[:, 0, 0]]
+        return {
+            "UTCTIME": per_row(utc[:, :, None]),
+            "INTNUM": per_row(np.arange(d0, d1, dtype=np.int32)[:, None, None]),
+            "BUFPOS": per_row(tl.bufpos[d0:d1, None, None].astype(np.int16)),
+            "FDNUM": per_row(beams[None, :, None]),
+            "PLNUM": per_row(pols[None, None, :]),
+            "CRVAL4": per_row(polcode[None, None, :]),
+            "LMTXOFF": per_row(dx[d0:d1, :, None]),
+            "LMTYOFF": per_row(dy[d0:d1, :, None]),
+            "CRVAL2": per_row(lon[d0:d1, :, None]),
+            "CRVAL3": per_row(lat[d0:d1, :, None]),
+        }
+
     with SDFITSWriter(
         out,
         tl.ndump * nbeam * npol,
@@ -162,40 +184,51 @@ def ingest(data_lmt: str | Path, obsnum: int, bank: int, out: str | Path) -> Pat
         constants=constants,
         header=keywords,
     ) as writer:
-        for d0 in range(0, tl.ndump, BLOCK_DUMPS):
-            d1 = min(d0 + BLOCK_DUMPS, tl.ndump)
-            nd = d1 - d0
-            block = np.empty((nd, nbeam, npol, 1, nchan), dtype=np.float32)
-            for i, board in enumerate(boards):
-                sel = lay.source[:, :, 0] == i
-                if not sel.any():
-                    continue
-                beam_idx, pol_idx = np.nonzero(sel)
-                inputs = lay.source[beam_idx, pol_idx, 1].tolist()
-                spectra = board.read_dumps(tl.dumps[d0:d1, i], inputs)
-                nonfinite[i, inputs] += flag_nonfinite(spectra).sum(axis=0)
-                block[:, beam_idx, pol_idx, 0, :] = spectra
-            shape = (nd, nbeam, npol)
-
-            def per_row(values: NDArray, shape: tuple[int, ...] = shape) -> NDArray:
-                return np.broadcast_to(values, shape).reshape(-1)
-
-            utc = tl.time[d0:d1][:, lay.source[:, 0, 0]]
-            columns = {
-                "UTCTIME": per_row(utc[:, :, None]),
-                "INTNUM": per_row(np.arange(d0, d1, dtype=np.int32)[:, None, None]),
-                "BUFPOS": per_row(tl.bufpos[d0:d1, None, None].astype(np.int16)),
-                "FDNUM": per_row(beams[None, :, None]),
-                "PLNUM": per_row(pols[None, None, :]),
-                "CRVAL4": per_row(polcode[None, None, :]),
-                "LMTXOFF": per_row(dx[d0:d1, :, None]),
-                "LMTYOFF": per_row(dy[d0:d1, :, None]),
-                "CRVAL2": per_row(lon[d0:d1, :, None]),
-                "CRVAL3": per_row(lat[d0:d1, :, None]),
-            }
-            writer.append(columns, block)
+        nonfinite = _copy_spectra(writer, boards, lay, tl, nchan, columns)
         _report_nonfinite(obsnum, bank, boards, nonfinite, tl.ndump * nbeam * npol)
     return Path(out)
+
+
+def _copy_spectra(
+    writer: SDFITSWriter,
+    boards: list[RoachFile],
+    lay: BankLayout,
+    tl: Timeline,
+    nchan: int,
+    columns: Callable[[int, int], dict[str, NDArray]],
+) -> NDArray[np.int64]:
+    """Read the spectra of every kept dump block by block and append them with ``columns``.
+
+    Two block buffers, reused (fresh pages are slow to fault in): the next block is read while
+    a helper thread appends the previous one (the copy and ``write`` release the GIL). Returns
+    the number of spectra flagged for NaN/Inf per (board, input).
+    """
+    nonfinite = np.zeros((len(boards), 4), dtype=np.int64)
+    step = max(1, BLOCK_BYTES // (4 * len(lay.beams) * lay.npol * nchan))
+    shape = (min(step, tl.ndump), len(lay.beams), lay.npol, 1, nchan)
+    buffers = [np.empty(shape, np.float32) for _ in range(2 if tl.ndump > step else 1)]
+    pending: list[Future | None] = [None] * len(buffers)
+    wiring = []  # per board: inputs and the (beam, pol) each feeds
+    for i in range(len(boards)):
+        beam_idx, pol_idx = np.nonzero(lay.source[:, :, 0] == i)
+        feeds = list(zip(beam_idx, pol_idx, strict=True))
+        wiring.append((lay.source[beam_idx, pol_idx, 1].tolist(), feeds))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for k, d0 in enumerate(range(0, tl.ndump, step)):
+            d1, slot = min(d0 + step, tl.ndump), k % len(buffers)
+            if pending[slot] is not None:
+                pending[slot].result()  # that buffer has been written
+            spectra = buffers[slot][: d1 - d0]
+            for i, (board, (inputs, feeds)) in enumerate(zip(boards, wiring, strict=True)):
+                dest = [spectra[:, b, p, 0] for b, p in feeds]
+                board.read_dumps_into(tl.dumps[d0:d1, i], inputs, dest)
+            bad = flag_nonfinite(spectra)[..., 0].sum(axis=0)  # (beam, pol)
+            np.add.at(nonfinite, (lay.source[..., 0], lay.source[..., 1]), bad)
+            pending[slot] = pool.submit(writer.append, columns(d0, d1), spectra)
+        for job in pending:
+            if job is not None:
+                job.result()
+    return nonfinite
 
 
 def _report_nonfinite(

@@ -2,12 +2,14 @@
 
 The line window is every channel outside the baseline windows; the rms is the scatter over
 the baseline-window channels of each pixel. The radiometer map is the noise the gridder's
-weights give for ``sigma = Tsys / sqrt(channel width * dump time)`` per spectrum.
+weights give for ``sigma = Tsys / sqrt(channel width * dump time)`` per spectrum; for a
+combination, from every member's spectra as they were gridded jointly.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from ..gridding import GridGeometry, expected_noise_map, grid_selection
 from ..io.cube import write_plane
 from ..io.sdfits_reader import SDFITSReader
 from ..kernels import Kernel
+from ..pipeline.grid import source_shift
 
 PLANES = {"mom0": "K km/s", "mom1": "km/s", "peak": "K", "rms": "K", "radiometer": "K"}
 CLIP_SIGMA = 3.0
@@ -105,29 +108,98 @@ def moment_planes(data: CubeData, b_regions: Any, clip: float = CLIP_SIGMA) -> d
     return {k: v.astype(np.float32) for k, v in planes.items()}
 
 
+@dataclass
+class GriddedInputs:
+    """The spectra of one or more baselined SDFITS as the gridder sees them, one entry per
+    spectrum (row): ObsNum, offsets on the shared map (arcsec, x east), beam, selection
+    (``pix_list`` of its ObsNum, rms cut), weight ``rho`` and radiometer noise (K)."""
+
+    obsnum: NDArray[np.int64]
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    beam: NDArray[np.int64]
+    rms: NDArray[np.float64]
+    keep: NDArray[np.bool_]
+    rho: NDArray[np.float64]
+    sigma: NDArray[np.float64]
+
+
+def gridded_inputs(
+    base_sdfits: str | Path | Sequence[str | Path], grid_params: dict[str, Any]
+) -> GriddedInputs:
+    """Read the baselined SDFITS of an ObsNum or of every member of a combination as
+    :func:`lmtflow.pipeline.grid.grid_products` grids them: sorted by ObsNum, offsets shifted
+    to the first one's source position, each ObsNum selected by its own ``pix_list``."""
+    paths = [base_sdfits] if isinstance(base_sdfits, str | Path) else list(base_sdfits)
+    parts = []
+    for path in paths:
+        with SDFITSReader(path) as r:
+            cols = r.columns(["FDNUM", "LMTXOFF", "LMTYOFF", "RMS", "TSYS", "EXPOSURE"])
+            parts.append((r.header.copy(), cols, abs(float(r.header["DFDC"]))))
+    parts.sort(key=lambda part: int(part[0]["OBSNUM"]))
+    noise_sigma = int(grid_params.get("noise_sigma", 1)) == 1
+    fields: dict[str, list] = {f: [] for f in GriddedInputs.__dataclass_fields__}
+    for header, cols, df in parts:
+        obsnum = int(header["OBSNUM"])
+        keep = grid_selection(cols["RMS"], cols["FDNUM"], grid_params, obsnum)
+        rms = np.where(keep, cols["RMS"], 1.0).astype(np.float64)
+        rho = 1.0 / rms**2 if noise_sigma else np.ones_like(rms)
+        dx, dy = source_shift(header, parts[0][0])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sigma = cols["TSYS"] / np.sqrt(df * cols["EXPOSURE"])
+        values = (np.full(keep.size, obsnum), cols["LMTXOFF"] + dx, cols["LMTYOFF"] + dy,
+                  cols["FDNUM"], cols["RMS"], keep, np.where(keep, rho, 0.0),
+                  np.where(keep, sigma, 0.0))  # fmt: skip
+        for name, value in zip(fields, values, strict=True):
+            fields[name].append(np.asarray(value))
+    return GriddedInputs(**{k: np.concatenate(v) for k, v in fields.items()})
+
+
 def radiometer_plane(
-    base_sdfits: str | Path, grid_params: dict[str, Any], geometry: GridGeometry
+    inputs: str | Path | Sequence[str | Path] | GriddedInputs,
+    grid_params: dict[str, Any],
+    geometry: GridGeometry,
 ) -> NDArray[np.float32]:
-    """Expected noise (K) per cell for the gridder's weights and each spectrum's Tsys."""
-    with SDFITSReader(base_sdfits) as r:
-        cols = r.columns(["FDNUM", "LMTXOFF", "LMTYOFF", "RMS", "TSYS", "EXPOSURE"])
-        df = abs(float(r.header["DFDC"]))
-        obsnum = int(r.header["OBSNUM"])
-    keep = grid_selection(cols["RMS"], cols["FDNUM"], grid_params, obsnum)
-    rms = np.where(keep, cols["RMS"], 1.0).astype(np.float64)
-    rho = 1.0 / rms**2 if int(grid_params.get("noise_sigma", 1)) == 1 else np.ones_like(rms)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sigma = cols["TSYS"] / np.sqrt(df * cols["EXPOSURE"])
+    """Expected noise (K) per cell for the gridder's weights and each spectrum's
+    ``Tsys / sqrt(channel width * dump time)``; ``inputs`` are the baselined SDFITS of one
+    ObsNum or of every member of a combination (or :func:`gridded_inputs` of them)."""
+    if not isinstance(inputs, GriddedInputs):
+        inputs = gridded_inputs(inputs, grid_params)
     kernel = Kernel.from_otf_select(
         int(grid_params["otf_select"]), grid_params["otf_a"], grid_params["otf_b"],
         grid_params["otf_c"],
     )  # fmt: skip
     noise = expected_noise_map(
-        cols["LMTXOFF"], cols["LMTYOFF"], np.where(keep, rho, 0.0), np.where(keep, sigma, 0.0),
-        geometry, float(grid_params["resolution"]), kernel, float(grid_params["rmax"]),
-        int(grid_params["edge"]),
+        inputs.x, inputs.y, inputs.rho, inputs.sigma, geometry, float(grid_params["resolution"]),
+        kernel, float(grid_params["rmax"]), int(grid_params["edge"]),
     )  # fmt: skip
     return np.asarray(noise, dtype=np.float32)
+
+
+def selection_numbers(inputs: GriddedInputs, grid_params: dict[str, Any]) -> dict[str, Any]:
+    """How many spectra the gridder used and rejected (and why), in total and per ObsNum."""
+    pix = grid_params.get("pix_list")
+    in_list = np.ones(inputs.keep.size, bool)
+    if isinstance(pix, dict):
+        for obsnum, beams in pix.items():
+            mine = inputs.obsnum == int(obsnum)
+            in_list[mine] = np.isin(inputs.beam[mine], list(beams))
+    elif pix is not None:
+        in_list = np.isin(inputs.beam, list(pix))
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(inputs.rms) & (inputs.rms > 0)
+    per_obsnum = [{"obsnum": int(n), "total": int((inputs.obsnum == n).sum()),
+                   "used": int(inputs.keep[inputs.obsnum == n].sum())}
+                  for n in np.unique(inputs.obsnum)]  # fmt: skip
+    return {
+        "total": int(inputs.keep.size),
+        "used": int(inputs.keep.sum()),
+        "rejected": int((~inputs.keep).sum()),
+        "rejected_pix_list": int((~in_list).sum()),
+        "rejected_nonfinite": int((in_list & ~finite).sum()),
+        "rejected_rms_cut": int((in_list & finite & ~inputs.keep).sum()),
+        "per_obsnum": per_obsnum,
+    }
 
 
 def write_planes(data: CubeData, planes: dict[str, NDArray], paths: dict[str, str | Path]) -> None:
@@ -154,3 +226,4 @@ class MapQA:
     planes: dict[str, NDArray]
     b_regions: list
     label: str
+    inputs: GriddedInputs | None = None  # the gridded spectra (coverage of a combination)

@@ -38,6 +38,7 @@ class Section:
     qa: Path
     plots: dict[str, Path]
     files: list[Path] = field(default_factory=list)
+    members: dict[str, Path] = field(default_factory=dict)  # combination: ObsNum -> its page
 
     def numbers(self) -> dict[str, Any]:
         return json.loads(Path(self.qa).read_text())
@@ -91,8 +92,31 @@ HEADER_ROWS = (
 def _header_table(numbers: Sequence[dict[str, Any]]) -> str:
     obs = [n.get("observation", {}) for n in numbers]
     head = ["", *(f"bank {o.get('bank', i)}" for i, o in enumerate(obs))]
-    rows = [[label, *(_fmt(o.get(key), 6) for o in obs)] for label, key in HEADER_ROWS]
+    rows = [[label + ("s" if any(isinstance(o.get(key), list) for o in obs) else ""),
+             *(_fmt(o.get(key), 6) for o in obs)] for label, key in HEADER_ROWS]  # fmt: skip
     return _table(rows, head)
+
+
+MEMBER_COLUMNS = (
+    ("CalObsNum", "calobsnum", 6), ("date (UTC)", "date_obs", 6), ("int time (s)", "inttime_s", 4),
+    ("Tsys (K)", "tsys_K", 3), ("RMS (mK)", "rms_mK", 3), ("radiometer (mK)", "radiometer_mK", 3),
+    ("RMS/radiometer", "rms_radiometer_ratio", 3), ("weight", "weight", 3),
+    ("bad beams", "bad_beams", 4), ("birdies", "birdies", 4),
+    ("chassis/boards not used", "bad_chassis_boards", 4),  # RSR
+)  # fmt: skip
+
+
+def _members_table(n: dict[str, Any], pages: dict[str, Path], page: Path) -> str:
+    """The member ObsNums of a combination, each linked to its own page."""
+    members = n.get("members", [])
+    cols = [c for c in MEMBER_COLUMNS if any(c[1] in m for m in members)]
+    rows = []
+    for m in members:
+        name = escape(str(m["obsnum"]))
+        target = pages.get(str(m["obsnum"]))
+        link = f'<a href="{_rel(target, page)}">{name}</a>' if target else name
+        rows.append([link, *(_fmt(m.get(key), digits) for _, key, digits in cols)])
+    return "<h3>Member ObsNums</h3>\n" + _table(rows, ["ObsNum", *(c[0] for c in cols)])
 
 
 def _noise(n: dict[str, Any]) -> dict[str, Any]:
@@ -106,25 +130,45 @@ def _noise(n: dict[str, Any]) -> dict[str, Any]:
             "ratio": c.get("rms_radiometer_ratio"), "peak": c.get("peak_K")}  # fmt: skip
 
 
-def _qa_table(n: dict[str, Any]) -> str:
-    cube, spectra, noise = n.get("cube", {}), n.get("spectra", {}), _noise(n)
+def qa_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, HTML value) of the key QA numbers of one product (pages and attempts page)."""
+    spectra, noise = n.get("spectra", {}), _noise(n)
     where = "" if "spectrum" in n else ", centre"
     bad = n.get("bad_beams", [])
     birdies = [b["channel"] for b in n.get("birdies", [])]
     rows = [
-        [f"RMS{where} (mK)", _fmt(noise["rms"])],
-        [f"Radiometer RMS{where} (mK)", _fmt(noise["radiometer"])],
-        ["RMS / radiometer", _fmt(noise["ratio"], 3)],
-        ["Peak (K)", _fmt(noise["peak"])],
-        ["Spectra used / rejected", f"{_fmt(spectra.get('used'))} / {_fmt(spectra.get('rejected'))}"
+        (f"RMS{where} (mK)", _fmt(noise["rms"])),
+        (f"Radiometer RMS{where} (mK)", _fmt(noise["radiometer"])),
+        ("RMS / radiometer", _fmt(noise["ratio"], 3)),
+        ("Peak (K)", _fmt(noise["peak"])),
+        ("Spectra used / rejected", f"{_fmt(spectra.get('used'))} / {_fmt(spectra.get('rejected'))}"
          f" (rms_cut {_fmt(spectra.get('rejected_rms_cut'))}, pix_list "
          f"{_fmt(spectra.get('rejected_pix_list'))}, non-finite "
-         f"{_fmt(spectra.get('rejected_nonfinite'))})"],
-        ["Suggested bad beams", f"<span class=\"warn\">{_fmt(bad)}</span>" if bad else "none"],
-        ["Birdie channels", f"<span class=\"warn\">{_fmt(birdies)}</span>" if birdies else "none"],
+         f"{_fmt(spectra.get('rejected_nonfinite'))})"),
+        ("Suggested bad beams", f"<span class=\"warn\">{_fmt(bad)}</span>" if bad else "none"),
+        ("Birdie channels", f"<span class=\"warn\">{_fmt(birdies)}</span>" if birdies else "none"),
     ]  # fmt: skip
-    lines = "\n".join(escape(x) for x in cube.get("qac_lines", []))
-    return _table(rows) + (f"\n<pre>{lines}</pre>" if lines else "")
+    if "chassis_boards" in n:  # RSR (lmtflow.qa.pages_rsr)
+        from .pages_rsr import rsr_rows
+
+        return rows[:4] + rsr_rows(n)
+    return [r for r in rows if r[0] not in OPTIONAL_ROWS or OPTIONAL_ROWS[r[0]] in n]
+
+
+# Rows shown only when the numbers have them (a spectrum combination has no per-beam numbers).
+OPTIONAL_ROWS = {"Spectra used / rejected": "spectra", "Suggested bad beams": "bad_beams",
+                 "Birdie channels": "birdies"}  # fmt: skip
+
+
+def _qa_table(n: dict[str, Any]) -> str:
+    lines = "\n".join(escape(x) for x in (n.get("cube") or n).get("qac_lines", []))
+    extra = ""
+    if "chassis_boards" in n:  # RSR: the noise of every board
+        from .pages_rsr import board_table
+
+        extra = board_table(n)
+    return (_table([list(r) for r in qa_rows(n)]) + (f"\n<pre>{lines}</pre>" if lines else "")
+            + extra)  # fmt: skip
 
 
 def _section(s: Section, page: Path) -> str:
@@ -132,6 +176,8 @@ def _section(s: Section, page: Path) -> str:
     bank = n.get("observation", {}).get("bank", "")
     parts = [f"<h2 id=\"bank{bank}\">Bank {escape(str(bank))}</h2>", "<h3>QA numbers</h3>",
              _qa_table(n), "<h3>Plots</h3>"]  # fmt: skip
+    if "members" in n:
+        parts.insert(3, _members_table(n, s.members, page))
     for plot in plots_for(n.get("kind", "map")):
         if plot.name in s.plots:
             url, cap = _rel(s.plots[plot.name], page), escape(plot.caption)
@@ -166,10 +212,12 @@ class IndexEntry:
 
     page: Path
     sections: list[Section]
+    compare: Path | None = None  # the attempts page, when attempts are configured
 
 
 INDEX_HEAD = ("ObsNum", "bank", "source", "date (UTC)", "rest freq (GHz)", "int time (s)",
-              "Tsys (K)", "RMS (mK)", "RMS/radiometer", "bad beams", "birdies", "plot")  # fmt: skip
+              "Tsys (K)", "RMS (mK)", "RMS/radiometer", "bad beams (RSR: chassis/boards)",
+              "birdies", "plot")  # fmt: skip
 
 
 def project_index(out: str | Path, project: str, entries: Sequence[IndexEntry]) -> Path:
@@ -184,13 +232,16 @@ def project_index(out: str | Path, project: str, entries: Sequence[IndexEntry]) 
             name = "+".join(str(x) for x in obsnums)
             thumb = s.plots.get(THUMBNAIL.get(n.get("kind", "map"), ""))
             link = f'<a href="{_rel(e.page, out)}">'
+            attempts = (f' <a href="{_rel(e.compare, out)}">(attempts)</a>' if e.compare
+                        else "")  # fmt: skip
             img = (f"{link}<img class=\"thumb\" src=\"{_rel(thumb, out)}\" alt=\"{escape(name)}\">"
                    "</a>") if thumb else ""  # fmt: skip
-            rows.append([f"{link}{escape(name)}</a>", _fmt(o.get("bank")),
+            rows.append([f"{link}{escape(name)}</a>{attempts}", _fmt(o.get("bank")),
                          _fmt(o.get("source")), _fmt(o.get("date_obs")),
                          _fmt(o.get("restfreq_GHz"), 7), _fmt(o.get("inttime_s")),
                          _fmt(o.get("tsys_K"), 3), _fmt(noise["rms"], 3),
-                         _fmt(noise["ratio"], 3), _fmt(n.get("bad_beams", [])),
-                         str(len(n.get("birdies", []))), img])  # fmt: skip
+                         _fmt(noise["ratio"], 3),
+                         _fmt(n.get("bad_beams", n.get("bad_chassis_boards"))),
+                         str(len(n["birdies"])) if "birdies" in n else "–", img])  # fmt: skip
     body = _table(rows, INDEX_HEAD)
     return _write(out, _page(f"Project {project}", body))

@@ -17,7 +17,9 @@ FRAMES = {"GLON": "GALACTIC"}
 
 def _title(q: MapQA, what: str) -> str:
     h = q.data.header
-    return f"{what}: {h.get('OBJECT', '')}  ObsNum {h.get('OBSNUMS', '')}  {q.label}"
+    obsnums = str(h.get("OBSNUMS", ""))
+    which = "ObsNums" if "," in obsnums else "ObsNum"
+    return f"{what}: {h.get('OBJECT', '')}  {which} {obsnums}  {q.label}"
 
 
 def _frame(q: MapQA) -> str:
@@ -146,4 +148,33 @@ def center_spectrum(q: MapQA) -> Figure:
     ax.set_ylabel("Ta* (K)")
     ax.set_title(_title(q, f"Centre spectrum (grey: baseline windows ±1σ = {1e3 * sigma:.0f} mK)"))
     ax.legend(loc="upper right", fontsize="small")
+    return fig
+
+
+MAX_POINTS = 20000  # per member on the coverage plot
+
+
+def members_coverage(q: MapQA) -> Figure:
+    """Positions of the spectra each member ObsNum contributes (grey: rejected), map outline."""
+    if q.inputs is None:
+        raise ValueError("the coverage plot needs the gridded inputs (MapQA.inputs)")
+    fig = figure(7.5, 7.0)
+    ax = fig.add_subplot()
+    t = q.inputs
+    for k, obsnum in enumerate(np.unique(t.obsnum)):
+        mine = t.obsnum == obsnum
+        used, rejected = np.flatnonzero(mine & t.keep), np.flatnonzero(mine & ~t.keep)
+        step = max(1, used.size // MAX_POINTS)
+        ax.plot(t.x[used[::step]], t.y[used[::step]], ".", ms=1.5, alpha=0.4, color=f"C{k % 10}",
+                label=f"ObsNum {obsnum}: {used.size} spectra used", rasterized=True)  # fmt: skip
+        if rejected.size:
+            r = rejected[:: max(1, rejected.size // MAX_POINTS)]
+            ax.plot(t.x[r], t.y[r], "x", ms=2, color="0.5", alpha=0.5, rasterized=True)
+    x0, x1, y0, y1 = q.data.extent
+    ax.add_patch(Rectangle((min(x0, x1), y0), abs(x1 - x0), y1 - y0, fill=False, color="k",
+                           lw=1.0, label="map"))  # fmt: skip
+    offset_axes(ax, _frame(q))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=3, fontsize="small",
+              markerscale=6)  # fmt: skip
+    ax.set_title(_title(q, "Coverage of the members (grey x: rejected)"))
     return fig

@@ -90,3 +90,44 @@ def plots_for(kind: str, stage: str | None = None) -> list[Plot]:
 
 
 register("spectrum", [*SPECTRUM_PLOTS, *(p for p in BEAM_PLOTS if p.name != "coverage")], "final")
+
+
+# Combinations of ObsNums: the cube plots of the jointly gridded map with the members'
+# coverage, and the combined spectrum with each member's spectrum.
+COMBINATION_MAP_PLOTS = (
+    Plot("coverage", "cube", "Sky coverage of every member ObsNum (grey: rejected spectra)",
+         _MAP + "members_coverage"),
+    *MAP_PLOTS,
+)  # fmt: skip
+COMBINATION_SPECTRUM_PLOTS = (
+    Plot("final", "spectrum", "Combined spectrum (orange: line windows)", _SPEC + "final"),
+    Plot("zoom", "spectrum", "Zoom on the line: combined spectrum and each member ObsNum",
+         _SPEC + "zoom"),
+    Plot("members", "spectrum", "Spectrum of every member ObsNum (1/rms² weights)",
+         _SPEC + "parts"),
+)  # fmt: skip
+register("map_combination", list(COMBINATION_MAP_PLOTS), "mom0")
+register("spectrum_combination", list(COMBINATION_SPECTRUM_PLOTS), "final")
+
+
+# RSR (lmtflow.qa.rsr, stage "rsr"): an ObsNum has every plot, a combination the first four
+# (its members' pages show their Tsys, badlags and waterfalls). Names carry "rsr_" so that they
+# never match the outputs of the map and Ps/Bs stages.
+_RSR = "lmtflow.qa.plots_rsr:"
+RSR_PLOTS = (
+    Plot("rsr_final", "rsr", "Final spectrum, boards merged on the 31.25 MHz grid (orange: "
+         "xlines windows)", _RSR + "final"),
+    Plot("rsr_bands", "rsr", "Final average of each board on a noise scale (lines clipped)",
+         _RSR + "bands"),
+    Plot("rsr_boards", "rsr", "Spectrum of every board per chassis (ObsNum) or per member "
+         "ObsNum (combination); grey: blanked", _RSR + "board_spectra"),
+    Plot("rsr_repeats", "rsr", "Baseline rms of every repeat per chassis and board "
+         "(x: above rthr, dropped; grey: blanked)", _RSR + "repeats"),
+    Plot("rsr_waterfall", "rsr", "Waterfall: every repeat of every chassis", _RSR + "waterfall"),
+    Plot("rsr_tsys", "rsr", "Tsys per chassis and board from the Cal ObsNum, without and with "
+         "the bad lags", _RSR + "tsys"),
+    Plot("rsr_badlags", "rsr", "badlags: sigma of every lag per chassis and board (x: flagged "
+         "lags; dark: BADCB)", _RSR + "badlags"),
+)  # fmt: skip
+register("rsr", list(RSR_PLOTS), "rsr_final")
+register("rsr_combination", list(RSR_PLOTS[:4]), "rsr_final")

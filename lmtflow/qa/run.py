@@ -10,7 +10,15 @@ from typing import Any
 
 from ..io.atomic import write_json
 from .beams import attach_tsys, summarize
-from .maps import MapQA, moment_planes, radiometer_plane, read_cube, write_planes
+from .maps import (
+    MapQA,
+    gridded_inputs,
+    moment_planes,
+    radiometer_plane,
+    read_cube,
+    selection_numbers,
+    write_planes,
+)
 from .numbers import beam_numbers, cube_numbers, json_clean
 from .plotting import save
 from .registry import Plot, plots_for
@@ -50,23 +58,33 @@ def beam_stage(
 def map_stage(
     cube: str | Path,
     weight: str | Path,
-    base_sdfits: str | Path,
+    base_sdfits: str | Path | Sequence[str | Path],
     param_files: Sequence[str | Path],
     plane_paths: Mapping[str, str | Path],
     plot_paths: Mapping[str, str | Path],
     numbers_out: str | Path,
+    kind: str = "map",
 ) -> None:
-    """Moment, peak, rms and radiometer maps (FITS), map plots and cube numbers."""
+    """Moment, peak, rms and radiometer maps (FITS), map plots and cube numbers.
+
+    A combination (``kind="map_combination"``) passes every member's baselined SDFITS and the
+    combination's grid parameters; its numbers add the spectra used per member.
+    """
     steps = read_steps(param_files)
     regions = steps["baseline"]["b_regions"]
     data = read_cube(cube, weight)
     planes = moment_planes(data, regions)
-    planes["radiometer"] = radiometer_plane(base_sdfits, steps["grid"], data.geometry)
+    inputs = gridded_inputs(base_sdfits, steps["grid"])
+    planes["radiometer"] = radiometer_plane(inputs, steps["grid"], data.geometry)
     write_planes(data, planes, plane_paths)
     bank = int(steps["grid"].get("bank", 0))
-    draw(plots_for("map", "cube"), MapQA(data, planes, regions, f"bank {bank}"), plot_paths)
+    qa = MapQA(data, planes, regions, f"bank {bank}", inputs)
+    draw(plots_for(kind, "cube"), qa, plot_paths)
     label = Path(cube).name.removesuffix(".fits").removesuffix(".cube")
-    write_json(numbers_out, {"cube": cube_numbers(data, planes, regions, label)})
+    numbers: dict[str, Any] = {"cube": cube_numbers(data, planes, regions, label)}
+    if kind != "map":  # the beams stage counts the spectra of a single ObsNum
+        numbers["spectra"] = selection_numbers(inputs, steps["grid"])
+    write_json(numbers_out, numbers)
 
 
 def merge_numbers(
@@ -96,3 +114,35 @@ def spectrum_stage(
     expected, per_beam = radiometer_rms(qa, raw_sdfits)
     draw(plots_for("spectrum", "spectrum"), qa, plot_paths)
     write_json(numbers_out, {"spectrum": spectrum_numbers(qa, expected, per_beam)})
+
+
+def rsr_stage(
+    base_sdfits: Sequence[str | Path],
+    badlags: Sequence[str | Path],
+    blanking: Sequence[str | Path],
+    member_params: Sequence[str | Path],
+    spectrum: str | Path,
+    param_files: Sequence[str | Path],
+    plot_paths: Mapping[str, str | Path],
+    numbers_out: str | Path,
+    kind: str = "rsr",
+    data_lmt: str | Path | None = None,
+) -> None:
+    """Plots and the QA file (numbers and parameters) of an RSR ObsNum or combination
+    (``kind`` "rsr_combination"): one baselined SDFITS, badlags, blanking and ``rsr_baseline``
+    parameter file per member; ``param_files`` those of the product (``rsr_spectrum``; an
+    ObsNum all three steps). ``data_lmt`` (an ObsNum): the Tsys and badlags plots from its raw
+    files. Draws the RSR plots named in ``plot_paths``."""
+    from ..rsr.badlags import BadlagsParams
+    from .rsr import load, load_raw, rsr_numbers
+
+    steps = read_steps(param_files)
+    badcb = [json.loads(Path(p).read_text()).get("badcb", []) for p in member_params]
+    qa = load(base_sdfits, spectrum, steps["rsr_spectrum"], badlags, blanking, badcb)
+    if data_lmt is not None:
+        own = steps.get("rsr_badlags", {})
+        p = BadlagsParams(**{k: v for k, v in own.items() if k in BadlagsParams.__annotations__})
+        m = qa.members[0]
+        qa.raw = load_raw(data_lmt, m.obsnum, m.flags, p)
+    draw([p for p in plots_for("rsr", "rsr") if p.name in plot_paths], qa, plot_paths)
+    write_json(numbers_out, {"kind": kind, **rsr_numbers(qa), "params": steps})

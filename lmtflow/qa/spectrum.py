@@ -46,7 +46,8 @@ class SpectrumQA:
     @property
     def title(self) -> str:
         h = self.header
-        return f"{h.get('OBJECT', '')}  ObsNum {h.get('OBSNUMS')}  bank {h.get('BANK', 0)}"
+        which = "ObsNums" if "," in str(h.get("OBSNUMS")) else "ObsNum"
+        return f"{h.get('OBJECT', '')}  {which} {h.get('OBSNUMS')}  bank {h.get('BANK', 0)}"
 
 
 def line_windows(b_regions: list[list[float]]) -> list[tuple[float, float]]:

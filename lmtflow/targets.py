@@ -1,0 +1,126 @@
+"""The files a reduction makes for each ObsNum and combination, in the base or an attempt.
+
+The workflow's ``rule all`` and :func:`lmtflow.workflow.run_attempt` both ask this module
+which files to make, so a notebook run and a command-line run make the same things.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import layout
+from .attempts import AttemptPlan, kind_of
+
+QA_PLANES = ("mom0", "mom1", "peak", "rms", "radiometer")
+
+
+@dataclass(frozen=True)
+class Product:
+    """One ObsNum (``combo`` empty) or combination of one bank, in one attempt."""
+
+    label: str
+    bank: int
+    kind: str
+    files: tuple[Path, ...]
+    qa: Path
+    page: Path
+    archive: Path
+
+
+class WorkTree:
+    """Paths of the work tree for the scanned ObsNums (``infos``) and combinations."""
+
+    def __init__(
+        self,
+        work: str | Path,
+        infos: Mapping[int, Any],
+        combos: Mapping[str, list[Any]],
+        plan: AttemptPlan,
+    ) -> None:
+        self.work = Path(work)
+        self.infos = infos
+        self.combos = combos
+        self.plan = plan
+
+    def path(self, pattern: str, **fields: Any) -> Path:
+        return layout.path(self.work, pattern, **fields)
+
+    # --- single ObsNums
+
+    def fields(self, info: Any, bank: int, attempt: str = "") -> dict[str, Any]:
+        """Wildcards of an ObsNum's products in ``attempt`` (at the attempt's final owner)."""
+        where = self.plan.final_owner(attempt, info.obsnum, bank) if attempt else ""
+        return dict(pid=info.pid, obsnum=info.obsnum, bank=bank, src=info.src, attempt=where)
+
+    def obs_files(self, info: Any, bank: int, attempt: str = "") -> list[Path]:
+        """The SRDP files of one ObsNum and bank."""
+        f = self.fields(info, bank, attempt)
+        kind = kind_of(info)
+        if kind == "rsr":
+            patterns = [layout.RSR_SPECTRUM, layout.RSR_SPECTRUM_TXT]
+        elif kind == "map":
+            patterns = [layout.SRDP_CUBE, layout.SRDP_WEIGHT]
+        else:
+            patterns = [layout.SRDP_SPECTRUM, layout.SRDP_SPECTRUM_TXT]
+        files = [self.path(p, **f) for p in (*patterns, layout.SRDP_PARAMS)]
+        if kind == "map":
+            files += [self.path(layout.SRDP_PLANE, plane=p, **f) for p in QA_PLANES]
+        return files
+
+    def obs_product(self, info: Any, bank: int, attempt: str = "") -> Product:
+        f = self.fields(info, bank, attempt)
+        top = {**f, "attempt": self.plan.obs_owner(attempt, info.obsnum) if attempt else ""}
+        return Product(
+            label=str(info.obsnum), bank=bank, kind=kind_of(info),
+            files=tuple(self.obs_files(info, bank, attempt)),
+            qa=self.path(layout.QA_NUMBERS, **f), page=self.path(layout.README, **top),
+            archive=self.path(layout.ARCHIVE, **top),
+        )  # fmt: skip
+
+    # --- combinations
+
+    def combo_fields(self, name: str, bank: int, attempt: str = "") -> dict[str, Any]:
+        infos = self.combos[name]
+        first = min(infos, key=lambda i: i.obsnum)
+        nums = [i.obsnum for i in infos]
+        where = self.plan.combo_owner(attempt, nums, bank) if attempt else ""
+        return dict(pid=first.pid, combo=name, bank=bank, src=first.src, attempt=where)
+
+    def combo_kind(self, name: str) -> str:
+        return kind_of(min(self.combos[name], key=lambda i: i.obsnum))
+
+    def combo_files(self, name: str, bank: int, attempt: str = "") -> list[Path]:
+        f = self.combo_fields(name, bank, attempt)
+        kind = self.combo_kind(name)
+        if kind == "rsr":
+            patterns = [layout.RSR_COMBO_SPECTRUM, layout.RSR_COMBO_SPECTRUM_TXT]
+        elif kind == "map":
+            patterns = [layout.COMBO_CUBE, layout.COMBO_WEIGHT]
+        else:
+            patterns = [layout.COMBO_SPECTRUM, layout.COMBO_SPECTRUM_TXT]
+        return [self.path(p, **f) for p in patterns]
+
+    def combo_product(self, name: str, bank: int, attempt: str = "") -> Product:
+        f = self.combo_fields(name, bank, attempt)
+        nums = [i.obsnum for i in self.combos[name]]
+        top = {**f, "attempt": self.plan.combo_level_owner(attempt, nums) if attempt else ""}
+        return Product(
+            label=name, bank=bank, kind=self.combo_kind(name),
+            files=tuple(self.combo_files(name, bank, attempt)),
+            qa=self.path(layout.COMBO_QA_NUMBERS, **f),
+            page=self.path(layout.COMBO_README, **top),
+            archive=self.path(layout.COMBO_ARCHIVE, **top),
+        )  # fmt: skip
+
+    # --- everything
+
+    def products(self, attempt: str = "") -> list[Product]:
+        """Every ObsNum and combination of every bank, in ``attempt`` (``""``: the base)."""
+        out = [self.obs_product(i, b, attempt) for i in self.infos.values() for b in i.banks]
+        for name, infos in self.combos.items():
+            banks = self.plan.combo_banks([i.obsnum for i in infos])
+            out += [self.combo_product(name, b, attempt) for b in banks]
+        return out

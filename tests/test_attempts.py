@@ -1,0 +1,100 @@
+"""Attempts through the real workflow: shared steps are not redone, each attempt's products
+live in its own directory, the attempts page loads in Chromium, and the Python API."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from astropy.io import fits
+
+from lmtflow.workflow import run_attempt
+
+from .test_pages import check_resolves, load_in_chromium
+from .workflow_helpers import run, write_config
+
+ATTEMPTS = {"coarse": {"grid": {"resolution": 16}}, "order1": {"baseline": {"b_order": 1}}}
+CHAIN = ("ingest", "tsys", "calibrate", "baseline", "grid")
+
+
+@pytest.fixture(scope="module")
+def attempts_run(small_sim, tmp_path_factory):
+    """The small map reduced as the base, then again with two attempts added."""
+    root = tmp_path_factory.mktemp("attempts")
+    obsnum = small_sim.labels["map"]
+    base_cfg = write_config(root / "base.yaml", obsnums=[obsnum])
+    run(small_sim.data_lmt, root, [obsnum], configfile=base_cfg)
+    cfg = write_config(root / "attempts.yaml", obsnums=[obsnum], attempts=ATTEMPTS)
+    _, ran = run(small_sim.data_lmt, root, [obsnum], configfile=cfg)
+    obsdir = next((root / "work").glob(f"*/{obsnum}"))
+    return {
+        "root": root,
+        "obsnum": obsnum,
+        "dir": obsdir,
+        "ran": ran,
+        "config": cfg,
+        "data": small_sim.data_lmt,
+    }
+
+
+def test_attempts_share_unchanged_steps(attempts_run):
+    ran = attempts_run["ran"]
+    # nothing before the first changed step runs again; the base is not redone
+    assert [ran.get(r, 0) for r in CHAIN] == [0, 0, 0, 1, 2], dict(ran)
+    assert ran["srdp"] == 2 and ran["qa_page"] == 2 and ran["attempts_page"] == 1, dict(ran)
+    obsdir, n = attempts_run["dir"], attempts_run["obsnum"]
+    coarse, order1 = obsdir / "attempts" / "coarse", obsdir / "attempts" / "order1"
+    assert not (coarse / f"{n}__0.base.sdfits").exists()  # read from the base
+    assert (order1 / f"{n}__0.base.sdfits").is_file()
+    assert not (order1 / f"{n}__0.cal.sdfits").exists()
+    for d in (coarse, order1):
+        assert len(list((d / "srdp").glob(f"*_{n}__0.fits"))) == 1
+        assert (d / "README.html").is_file() and (d / f"{n}_SRDP.zip").is_file()
+
+
+def test_attempt_products_follow_their_parameters(attempts_run):
+    obsdir, n = attempts_run["dir"], attempts_run["obsnum"]
+    base = fits.getheader(next((obsdir / "srdp").glob(f"*_{n}__0.fits")))
+    coarse = fits.getheader(next((obsdir / "attempts/coarse/srdp").glob(f"*_{n}__0.fits")))
+    assert coarse["BMAJ"] > base["BMAJ"] and coarse["CDELT2"] == pytest.approx(8 / 3600)
+    params = json.loads(next((obsdir / "attempts/order1/srdp").glob("*.params.json")).read_text())
+    assert params["steps"]["baseline"]["b_order"] == 1
+    qa = json.loads((obsdir / f"attempts/coarse/qa/{n}__0.qa.json").read_text())
+    assert qa["params"]["grid"]["resolution"] == 16
+    with zipfile.ZipFile(obsdir / f"attempts/coarse/{n}_SRDP.zip") as zf:
+        names = zf.namelist()
+    assert any(x.endswith(f"_{n}__0.fits") for x in names)
+    assert any(x.endswith("grid__0.json") for x in names) and any(x.endswith(".png") for x in names)
+
+
+def test_attempts_page_loads_in_chromium(attempts_run, tmp_path):
+    page = attempts_run["dir"] / "attempts.html"
+    seen = load_in_chromium(page, tmp_path)
+    check_resolves(seen, page)
+    text = seen["text"]
+    for name in ("base", "coarse", "order1", "grid.resolution", "baseline.b_order"):
+        assert name in text, name
+    # one image per plot and attempt; three downloads
+    assert sum(src.endswith(".mom0.png") for src, *_ in seen["images"]) == 3
+    assert sum(h.endswith("_SRDP.zip") for h in seen["links"]) == 3
+    index = load_in_chromium(attempts_run["dir"].parent / "index.html", tmp_path)
+    assert any(h.endswith("attempts.html") for h in index["links"])
+
+
+def test_run_attempt_from_python(attempts_run):
+    cfg = yaml.safe_load(Path(attempts_run["config"]).read_text())
+    cfg.update(data_lmt=str(attempts_run["data"]), work_lmt=str(attempts_run["root"] / "work"))
+    n = attempts_run["obsnum"]
+    result = run_attempt(cfg, "tight", {"grid": {"rmax": 2.0}})
+    files = result.files(n)
+    assert files and all(f.is_file() for f in files), files
+    assert all("/attempts/tight/" in str(f) for f in files)
+    qa = result.qa(n)
+    assert qa["params"]["grid"]["rmax"] == 2.0 and qa["cube"]["rms_center_mK"] > 0
+    # the base's products are untouched and reused: nothing but the attempt's own steps ran
+    assert set(result.ran) <= {"step_params", "grid", "srdp", "srdp_params", "srdp_planes",
+                               "qa_beams", "qa_maps", "qa_numbers", "qa_page", "archive",
+                               "attempts_page", "qa_index"}, result.ran  # fmt: skip
