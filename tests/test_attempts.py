@@ -22,18 +22,20 @@ CHAIN = ("ingest", "tsys", "calibrate", "baseline", "grid")
 
 @pytest.fixture(scope="module")
 def attempts_run(small_sim, tmp_path_factory):
-    """The small map reduced as the base, then again with two attempts added."""
+    """Two maps of one field and their combination reduced as the base, then again with two
+    attempts added."""
     root = tmp_path_factory.mktemp("attempts")
-    obsnum = small_sim.labels["map"]
-    base_cfg = write_config(root / "base.yaml", obsnums=[obsnum])
-    run(small_sim.data_lmt, root, [obsnum], configfile=base_cfg)
-    cfg = write_config(root / "attempts.yaml", obsnums=[obsnum], attempts=ATTEMPTS)
-    _, ran = run(small_sim.data_lmt, root, [obsnum], configfile=cfg)
-    obsdir = next((root / "work").glob(f"*/{obsnum}"))
+    nums = [small_sim.labels["map"], small_sim.labels["map2"]]
+    project = {"sources": {"S": {"obsnums": nums, "combinations": [{"obsnums": nums}]}}}
+    run(small_sim.data_lmt, root, nums, configfile=write_config(root / "base.yaml", **project))
+    cfg = write_config(root / "attempts.yaml", **project, attempts=ATTEMPTS)
+    _, ran = run(small_sim.data_lmt, root, nums, configfile=cfg)
+    obsdir = next((root / "work").glob(f"*/{nums[0]}"))
     return {
         "root": root,
-        "obsnum": obsnum,
+        "obsnum": nums[0],
         "dir": obsdir,
+        "combo": obsdir.parent / f"{nums[0]}_{nums[1]}",
         "ran": ran,
         "config": cfg,
         "data": small_sim.data_lmt,
@@ -43,8 +45,10 @@ def attempts_run(small_sim, tmp_path_factory):
 def test_attempts_share_unchanged_steps(attempts_run):
     ran = attempts_run["ran"]
     # nothing before the first changed step runs again; the base is not redone
-    assert [ran.get(r, 0) for r in CHAIN] == [0, 0, 0, 1, 2], dict(ran)
-    assert ran["srdp"] == 2 and ran["qa_page"] == 2 and ran["attempts_page"] == 1, dict(ran)
+    # (two ObsNums: order1 redoes both baselines, each attempt grids both and the combination)
+    assert [ran.get(r, 0) for r in CHAIN] == [0, 0, 0, 2, 4], dict(ran)
+    assert ran["grid_combination"] == 2 and ran["srdp"] == 4 and ran["qa_page"] == 4, dict(ran)
+    assert ran["attempts_page"] == 2 and ran["combo_attempts_page"] == 1, dict(ran)
     obsdir, n = attempts_run["dir"], attempts_run["obsnum"]
     coarse, order1 = obsdir / "attempts" / "coarse", obsdir / "attempts" / "order1"
     assert not (coarse / f"{n}__0.base.sdfits").exists()  # read from the base
@@ -81,7 +85,21 @@ def test_attempts_page_loads_in_chromium(attempts_run, tmp_path):
     assert sum(src.endswith(".mom0.png") for src, *_ in seen["images"]) == 3
     assert sum(h.endswith("_SRDP.zip") for h in seen["links"]) == 3
     index = load_in_chromium(attempts_run["dir"].parent / "index.html", tmp_path)
-    assert any(h.endswith("attempts.html") for h in index["links"])
+    assert sum(h.endswith("attempts.html") for h in index["links"]) == 3  # 2 ObsNums, 1 combo
+
+
+def test_combination_attempts_page_and_shared_baselines(attempts_run, tmp_path):
+    combo = attempts_run["combo"]
+    page = combo / "attempts.html"
+    seen = load_in_chromium(page, tmp_path)
+    check_resolves(seen, page)
+    assert "grid.resolution" in seen["text"] and "baseline.b_order" in seen["text"]
+    assert sum(h.endswith("_SRDP.zip") for h in seen["links"]) == 3
+    # the coarse combination was gridded from the base's baselined SDFITS of both members:
+    # no coarse directory holds any
+    assert (combo / "attempts/coarse").is_dir()
+    assert not list(combo.parent.glob("*/attempts/coarse/*.base.sdfits"))
+    assert len(list(combo.parent.glob("*/attempts/order1/*.base.sdfits"))) == 2
 
 
 def test_run_attempt_from_python(attempts_run):
@@ -95,6 +113,22 @@ def test_run_attempt_from_python(attempts_run):
     qa = result.qa(n)
     assert qa["params"]["grid"]["rmax"] == 2.0 and qa["cube"]["rms_center_mK"] > 0
     # the base's products are untouched and reused: nothing but the attempt's own steps ran
-    assert set(result.ran) <= {"step_params", "grid", "srdp", "srdp_params", "srdp_planes",
-                               "qa_beams", "qa_maps", "qa_numbers", "qa_page", "archive",
-                               "attempts_page", "qa_index"}, result.ran  # fmt: skip
+    assert set(result.ran) <= {
+        "step_params",
+        "grid",
+        "srdp",
+        "srdp_params",
+        "srdp_planes",
+        "qa_beams",
+        "qa_maps",
+        "qa_numbers",
+        "qa_page",
+        "archive",
+        "combo_params",
+        "grid_combination",
+        "combo_qa_maps",
+        "combo_qa_numbers",
+        "combo_qa_page",
+        "combo_archive",
+    }, result.ran
+    assert result.ran["grid"] == 2 and result.ran["grid_combination"] == 1, result.ran  # fmt: skip
