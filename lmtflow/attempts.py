@@ -135,6 +135,8 @@ class AttemptPlan:
 
     def _upstream(self, obsnum: int, step: str) -> tuple[str, ...]:
         chain = CHAINS[kind_of(self.infos[obsnum])]
+        if step == "select":  # the spectra a product uses: after the baselines
+            return (*chain[: chain.index("baseline") + 1], "select")
         if step not in chain:
             raise ValueError(f"step {step!r} is not a step of {chain}")
         return chain[: chain.index(step) + 1]

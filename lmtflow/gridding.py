@@ -11,10 +11,14 @@ Every cell is ``sum_i w_i s_i / sum_i w_i`` with ``w_i = K(|p_i - c|) rho_i``, `
 
 Implementation: the map is cut into square tiles of cells; for each tile the spectra whose
 nearest cell is within the kernel reach are gathered (spectra are indexed by nearest cell
-once), the dense (cells x spectra) weight matrix of the tile is evaluated and multiplied by the
-gathered spectra with a float32 BLAS ``gemm``. Tiles are shared between threads (BLAS, the
-gather and numpy's ufuncs release the GIL; BLAS itself is held to one thread meanwhile).
-Memory beyond the input and the output cube is a few MB per thread.
+once) and taken in chunks of ``DEFAULT_CHUNK``, in a fixed order: for each chunk the dense
+(cells x chunk) weight matrix of the tile is evaluated and multiplied by the gathered spectra
+with a float32 BLAS ``gemm``; the products and weight sums are accumulated in float64. Tiles
+are shared between threads (BLAS, the gather and numpy's ufuncs release the GIL; BLAS itself
+is held to one thread meanwhile); a tile's chunks, and so its sums, are the same for any
+number of threads. Memory beyond the input and the output cube is a few MB per thread
+(``DEFAULT_CHUNK x nchan`` float32 spectra and ``cells x DEFAULT_CHUNK`` weights), however
+densely the map is sampled.
 
 Decisions where the reference differs (``sequoia_raw_and_algorithms.md`` §4.7, §8):
 
@@ -53,6 +57,9 @@ from .constants import ARCSEC_PER_RAD, LMT_DIAMETER_M
 from .kernels import C_M_S, Kernel, KernelEvaluator
 
 DEFAULT_TILE = 8
+DEFAULT_CHUNK = 2048
+"""Spectra per product of a tile's kernel weights and spectra. The per-thread buffers are
+this many spectra whatever the sampling density; a tile's sums add its chunks in order."""
 
 
 def default_resolution(sky_freq_hz: float) -> float:
@@ -327,6 +334,7 @@ def _run(
     edge: int,
     threads: int,
     tile: int,
+    chunk: int = DEFAULT_CHUNK,
     cube: NDArray[np.float32] | None = None,
 ) -> dict[str, NDArray]:
     g = plan.geometry
@@ -345,54 +353,69 @@ def _run(
     tiles = [(j0, i0) for j0 in range(0, g.ny, tile) for i0 in range(0, g.nx, tile)]
     direct = spectra is not None and spectra.dtype == np.float32
 
+    def kernel_weights(cc: NDArray[np.int64], i0: int, i1: int, j0: int, j1: int) -> NDArray:
+        """``(cells, len(cc))`` float32 weights ``K rho`` of spectra ``cc`` for the tile."""
+        dx = np.square(xc[i0:i1, None] - plan.x[cc][None, :]).astype(np.float32)
+        dy = np.square(yc[j0:j1, None] - plan.y[cc][None, :]).astype(np.float32)
+        r2 = (dy[:, None, :] + dx[None, :, :]).reshape((j1 - j0) * (i1 - i0), cc.size)
+        a = evaluator(r2)
+        a *= plan.rho[cc]
+        return a
+
     def work(worker: int) -> None:
-        buf = _SCRATCH.take(0, nchan)
+        buf = _SCRATCH.take(chunk, nchan)
         try:
             for j0, i0 in tiles[worker::threads]:
                 j1, i1 = min(j0 + tile, g.ny), min(i0 + tile, g.nx)
                 th, tw = j1 - j0, i1 - i0
                 cand = plan.candidates(i0, i1, j0, j1)
-                m = cand.size
-                dx = np.square(xc[i0:i1, None] - plan.x[cand][None, :]).astype(np.float32)
-                dy = np.square(yc[j0:j1, None] - plan.y[cand][None, :]).astype(np.float32)
-                r2 = (dy[:, None, :] + dx[None, :, :]).reshape(th * tw, m)
-                a = evaluator(r2)
-                a *= plan.rho[cand]
-                sw = a.sum(axis=1, dtype=np.float64)
-                sw2 = np.square(a).sum(axis=1, dtype=np.float64)
+                sw, sw2 = np.zeros(th * tw), np.zeros(th * tw)
+                var = None if sigma2 is None else np.zeros(th * tw)
+                acc = None if spectra is None else np.zeros((th * tw, nchan))
+                lost = None  # weight of the non-finite samples, per cell and channel
+                for k0 in range(0, cand.size, chunk):  # fixed order: same sums for any threads
+                    cc = cand[k0 : k0 + chunk]
+                    a = kernel_weights(cc, i0, i1, j0, j1)
+                    sw += a.sum(axis=1, dtype=np.float64)
+                    a2 = np.square(a)
+                    sw2 += a2.sum(axis=1, dtype=np.float64)
+                    if var is not None:
+                        var += a2 @ sigma2[cc]
+                    if acc is None:
+                        continue
+                    s = buf[: cc.size]
+                    rows = plan.src[cc]
+                    if direct:
+                        np.take(spectra, rows, axis=0, out=s)
+                    else:
+                        s[...] = np.take(spectra, rows, axis=0)
+                    if bad_rows is not None and bad_rows[rows].any():
+                        b = np.flatnonzero(bad_rows[rows])
+                        finite = np.isfinite(s[b])
+                        s[b] = np.where(finite, s[b], np.float32(0))
+                        part = a[:, b] @ (~finite).astype(np.float32)
+                        lost = part.astype(np.float64) if lost is None else lost + part
+                    acc += a @ s
                 hits = plan.hits[j0:j1, i0:i1].ravel()
                 valid = (sw > 0) & ((hits > 0) | (edge != 0))
                 out["weight"][j0:j1, i0:i1] = sw.reshape(th, tw)
                 out["sum_w2"][j0:j1, i0:i1] = sw2.reshape(th, tw)
                 out["valid"][j0:j1, i0:i1] = valid.reshape(th, tw)
-                if sigma2 is not None:
-                    var = np.square(a) @ sigma2[cand]
+                if var is not None:
                     noise = np.sqrt(np.maximum(var, 0)) / np.where(valid, sw, 1)
                     noise[~valid] = np.nan
                     out["noise"][j0:j1, i0:i1] = noise.reshape(th, tw)
-                if spectra is None:
+                if acc is None:
                     continue
-                if buf.shape[0] < m:  # the smaller buffer is dropped, not kept
-                    buf = _SCRATCH.take(max(m, int(1.25 * buf.shape[0])), nchan)
-                s = buf[:m]
-                rows = plan.src[cand]
-                if direct:
-                    np.take(spectra, rows, axis=0, out=s)
-                else:
-                    s[...] = np.take(spectra, rows, axis=0)
-                denom = sw.astype(np.float32)[:, None]
-                ok = np.broadcast_to(valid[:, None], (th * tw, nchan))
-                if bad_rows is not None and bad_rows[rows].any():
-                    b = np.flatnonzero(bad_rows[rows])
-                    finite = np.isfinite(s[b])
-                    s[b] = np.where(finite, s[b], np.float32(0))
-                    denom = denom - a[:, b] @ (~finite).astype(np.float32)
+                ok = np.broadcast_to(valid[:, None], acc.shape)
+                denom = sw[:, None]
+                if lost is not None:
+                    denom = denom - lost
                     ok = ok & (denom > 1e-3 * sw[:, None])
-                c = a @ s
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    np.divide(c, denom, out=c)
-                c[~ok] = np.nan
-                out["cube"][:, j0:j1, i0:i1] = c.T.reshape(nchan, th, tw)
+                    np.divide(acc, denom, out=acc)
+                acc[~ok] = np.nan
+                out["cube"][:, j0:j1, i0:i1] = acc.T.reshape(nchan, th, tw)
         finally:
             _SCRATCH.give(buf)
 
@@ -419,6 +442,7 @@ def grid_spectra(
     sigma: ArrayLike | None = None,
     tile: int = DEFAULT_TILE,
     out: NDArray[np.float32] | None = None,
+    chunk: int = DEFAULT_CHUNK,
 ) -> GriddedCube:
     """Grid ``spectra`` ``(nspec, nchan)`` taken at offsets ``(x, y)`` (arcsec, x east).
 
@@ -428,6 +452,8 @@ def grid_spectra(
     ``edge=1`` keeps every cell with positive weight. ``sigma`` (per-spectrum noise, K) adds
     the expected-noise map. ``threads`` defaults to the usable cores. ``out``: a float32
     ``(nchan, ny, nx)`` array (a view of a larger cube is fine) that receives the cube.
+    ``tile`` (cells a side) and ``chunk`` (spectra per product) trade speed for memory; the
+    result changes with them only by float32 rounding.
     """
     spectra = np.asarray(spectra)
     if spectra.ndim != 2:
@@ -451,7 +477,9 @@ def grid_spectra(
         out.dtype != np.float32 or out.shape != (spectra.shape[1], *geometry.shape)
     ):
         raise ValueError(f"out must be float32 {(spectra.shape[1], *geometry.shape)}")
-    res = _run(plan, evaluator, spectra, bad_rows, sigma2, edge, nthreads, tile, out)
+    if tile < 1 or chunk < 1:
+        raise ValueError("tile and chunk must be >= 1")
+    res = _run(plan, evaluator, spectra, bad_rows, sigma2, edge, nthreads, tile, chunk, out)
     return GriddedCube(
         cube=res["cube"],
         weight=res["weight"],

@@ -21,7 +21,10 @@ RSR_STEPS: dict[str, tuple[str, ...]] = {
     "rsr_spectrum": ("rthr", "cthr", "xlines"),
 }
 """RSR steps and the keys of the config's ``rsr`` section each one uses."""
-STEPS = ("calibrate", "baseline", "spectrum", "grid", *RSR_STEPS)
+SELECT_KEYS = ("pix_list", "rms_cut")
+"""The ``select`` pseudo-step: which spectra a map or spectrum uses (from ``grid`` or
+``spectrum``). The per-beam QA reads only these, so other grid edits do not redo it."""
+STEPS = ("calibrate", "baseline", "spectrum", "grid", "select", *RSR_STEPS)
 
 
 def _number_list(value: str | list) -> list:
@@ -113,6 +116,9 @@ def step_params(config: dict, header: IfProcHeader, bank: int, step: str) -> dic
     """The resolved, derived parameters of ``step`` for one ObsNum and bank (JSON-ready)."""
     if step not in STEPS:
         raise ValueError(f"unknown step {step!r}; steps are {STEPS}")
+    if step == "select":
+        used = step_params(config, header, bank, "grid" if header.obspgm == "Map" else "spectrum")
+        return {k: used[k] for k in (*SELECT_KEYS, "obsnum", "bank") if k in used}
     if step in RSR_STEPS:
         p = rsr_step_params(config, header.obsnum, step)
     else:

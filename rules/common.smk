@@ -48,7 +48,7 @@ wildcard_constraints:
     src=r"[^/]+",
     combo=COMBO_PATTERN,
     attempt=r"(/attempts/[A-Za-z][A-Za-z0-9_-]*)?",
-    step="calibrate|baseline|spectrum|grid|rsr_badlags|rsr_baseline|rsr_spectrum",
+    step="calibrate|baseline|spectrum|grid|select|rsr_badlags|rsr_baseline|rsr_spectrum",
 
 
 def work(pattern, **fields):
@@ -280,12 +280,18 @@ def qa_sections(info, attempt=""):
     return sections
 
 
-def qa_params(wildcards):
+def qa_params(wildcards, steps=None):
     """Parameter files the QA stages read: baseline, and grid (maps) or spectrum (Ps/Bs)."""
     info = OBS[int(wildcards.obsnum)]
+    steps = steps or ("baseline", "grid" if info.is_map else "spectrum")
     return [work(layout.PARAMS, **_wild(wildcards, step=s, attempt=PLAN.owner(
                 wildcards.attempt, wildcards.obsnum, wildcards.bank, s)))
-            for s in ("baseline", "grid" if info.is_map else "spectrum")]  # fmt: skip
+            for s in steps]  # fmt: skip
+
+
+def qa_beam_params(wildcards):
+    """The per-beam QA reads the baselines and which spectra are used (not the gridding)."""
+    return qa_params(wildcards, ("baseline", "select"))
 
 
 def qa_parts(wildcards):

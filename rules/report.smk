@@ -7,7 +7,7 @@ rule qa_beams:
     input:
         base=at_step(layout.BASE_SDFITS, "baseline"),
         tsys=tsys_file,
-        params=qa_params,
+        params=qa_beam_params,
     output:
         numbers=work(layout.QA_PART, stage="beams"),
         **qa_plot_paths(BEAM_PLOTS),

@@ -171,7 +171,8 @@ def test_orientation_matches_fits_wcs():
 
 @pytest.mark.parametrize("otf_select", [1, 2, 3, 4, 0])
 @pytest.mark.parametrize("edge", [0, 1])
-def test_matches_brute_force(otf_select, edge):
+@pytest.mark.parametrize("chunk", [2048, 97])  # one product per tile; many, NaNs in a few
+def test_matches_brute_force(otf_select, edge, chunk):
     rng = np.random.default_rng(3)
     n, nchan = 1500, 5
     g = GridGeometry(CELL, 19, 13, 10.0, 7.0)
@@ -182,7 +183,9 @@ def test_matches_brute_force(otf_select, edge):
     spectra[17, :] = np.nan
     w = rng.uniform(0.5, 2.0, n)
     kernel = Kernel.from_otf_select(otf_select, b=4.75 if otf_select == 1 else 0.6)
-    res = grid_spectra(x, y, spectra, w, g, RES, kernel=kernel, edge=edge, threads=2, tile=5)
+    res = grid_spectra(
+        x, y, spectra, w, g, RES, kernel=kernel, edge=edge, threads=2, tile=5, chunk=chunk
+    )
     cube, weight, hits = brute_force(x, y, spectra, w, g, kernel, edge)
     np.testing.assert_array_equal(res.hits, hits)
     np.testing.assert_array_equal(np.isnan(res.cube), np.isnan(cube))
@@ -198,11 +201,33 @@ def test_threads_and_dtype_give_identical_results():
     x, y = rng.uniform(-70, 70, (2, n))
     spectra = rng.standard_normal((n, 33)).astype(np.float32)
     g = GridGeometry.from_extent(60.0, CELL)
-    a = grid_spectra(x, y, spectra, np.ones(n), g, RES, threads=1)
-    b = grid_spectra(x, y, spectra, np.ones(n), g, RES, threads=2)
-    c = grid_spectra(x, y, spectra.astype(np.float64), np.ones(n), g, RES, threads=2)
+    a = grid_spectra(x, y, spectra, np.ones(n), g, RES, threads=1, chunk=300)
+    b = grid_spectra(x, y, spectra, np.ones(n), g, RES, threads=2, chunk=300)
+    c = grid_spectra(x, y, spectra.astype(np.float64), np.ones(n), g, RES, threads=2, chunk=300)
     np.testing.assert_array_equal(a.cube, b.cube)
     np.testing.assert_array_equal(a.cube, c.cube)
+    np.testing.assert_array_equal(a.weight, b.weight)
+
+
+def test_chunks_change_the_cube_only_by_rounding():
+    """Products of a tile split into chunks add up to the one product (float32 rounding);
+    a chunk left out or counted twice would move cells by far more."""
+    rng = np.random.default_rng(8)
+    n = 6000
+    x, y = rng.uniform(-70, 70, (2, n))
+    spectra = (rng.standard_normal((n, 16)) + 5).astype(np.float32)
+    spectra[11, 2] = np.inf
+    w = rng.uniform(0.5, 2.0, n)
+    g = GridGeometry.from_extent(60.0, CELL)
+    whole = grid_spectra(x, y, spectra, w, g, RES, chunk=n)  # a tile has < n candidates
+    for chunk in (1, 250, 999):
+        part = grid_spectra(x, y, spectra, w, g, RES, chunk=chunk, threads=2)
+        np.testing.assert_array_equal(np.isnan(part.cube), np.isnan(whole.cube))
+        np.testing.assert_allclose(part.weight, whole.weight, rtol=1e-9)
+        np.testing.assert_allclose(part.sum_w2, whole.sum_w2, rtol=1e-9)
+        good = whole.valid & (whole.weight > 0.05 * whole.weight.max())
+        scale = np.nanmax(np.abs(whole.cube))
+        np.testing.assert_allclose(part.cube[:, good], whole.cube[:, good], atol=1e-5 * scale)
 
 
 def test_zero_weight_and_nan_position_are_ignored():

@@ -7,9 +7,11 @@ from collections import Counter
 from .workflow_helpers import run, write_config
 
 
-def qa_jobs(n: int) -> Counter:
-    """The QA and report jobs that follow a change to ``n`` map products of one project."""
-    return Counter(qa_beams=n, qa_maps=n, srdp_planes=n, qa_numbers=n, qa_page=n, qa_index=1)
+def qa_jobs(n: int, beams: bool = True) -> Counter:
+    """The QA and report jobs that follow a change to ``n`` map products of one project (the
+    per-beam QA only when the baselines or the spectra used change)."""
+    jobs = Counter(qa_maps=n, srdp_planes=n, qa_numbers=n, qa_page=n, qa_index=1)
+    return jobs + Counter(qa_beams=n) if beams else jobs
 
 
 def test_parameter_edits_rerun_only_affected_steps(small_sim, tmp_path):
@@ -25,11 +27,17 @@ def test_parameter_edits_rerun_only_affected_steps(small_sim, tmp_path):
 
     grid_edit = write_config(tmp_path / "grid.yaml", defaults={"grid": {"resolution": 14}})
     _, ran = run(data, tmp_path, maps, configfile=grid_edit)
-    assert ran == Counter(step_params=2, grid=2, srdp=2, srdp_params=2) + qa_jobs(2), dict(ran)
+    expected = Counter(step_params=2, grid=2, srdp=2, srdp_params=2)
+    assert ran == expected + qa_jobs(2, beams=False), dict(ran)
+
+    # the spectra used change: the grid and the per-beam QA (its rms_cut marks) run again
+    cut = write_config(tmp_path / "cut.yaml", defaults={"grid": {"resolution": 14, "rms_cut": -3}})
+    _, ran = run(data, tmp_path, maps, configfile=cut)
+    assert ran == expected + Counter(step_params=2) + qa_jobs(2), dict(ran)
 
     one_obsnum = write_config(
         tmp_path / "border.yaml",
-        defaults={"grid": {"resolution": 14}},
+        defaults={"grid": {"resolution": 14, "rms_cut": -3}},
         overrides={first: {"baseline": {"b_order": 1}}},
     )
     _, ran = run(data, tmp_path, maps, configfile=one_obsnum)

@@ -48,7 +48,7 @@ def beam_stage(
 ) -> None:
     """Per-beam plots and numbers of one ObsNum and bank from its baselined SDFITS."""
     steps = read_steps(param_files)
-    summary = summarize(base_sdfits, steps.get("grid", steps.get("spectrum", {})))
+    summary = summarize(base_sdfits, steps.get("select", steps.get("grid", {})))
     summary.params["b_regions"] = steps.get("baseline", {}).get("b_regions", [])
     attach_tsys(summary, tsys)
     draw(plots_for(kind, "beams"), summary, plot_paths)
