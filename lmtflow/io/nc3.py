@@ -149,13 +149,21 @@ class Nc3File:
             v = self.variables[name]
         except KeyError:
             raise RawDataError(self.path, f"required variable {name} is missing") from None
-        row = v.dtype.itemsize * int(np.prod(v.shape[1:], dtype=np.int64))
-        n = v.shape[0] if v.shape else 1
-        end = v.begin + (n - 1) * (self.recsize if v.record else row) + row if n else v.begin
+        end = self._end(v)
         if end > self.size:
             raise RawDataError(self.path, f"truncated: {self.size} bytes on disk, {name} "
                                f"ends at byte {end}")  # fmt: skip
         return v
+
+    def _end(self, v: Nc3Var) -> int:
+        """The byte after the last one of ``v`` in the file."""
+        row = v.dtype.itemsize * int(np.prod(v.shape[1:], dtype=np.int64))
+        n = v.shape[0] if v.shape else 1
+        return v.begin + (n - 1) * (self.recsize if v.record else row) + row if n else v.begin
+
+    def declared_size(self) -> int:
+        """Bytes the file needs according to its header (the end of its last variable)."""
+        return max((self._end(v) for v in self.variables.values()), default=0)
 
     def _pread(self, out: NDArray[np.uint8], offset: int) -> None:
         """Fill ``out`` from ``offset``; bytes beyond the end of the file are an error."""

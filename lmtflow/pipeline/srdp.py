@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,9 +13,15 @@ from ..io.atomic import atomic_path, write_json
 
 
 def copy_product(src: str | Path, dst: str | Path) -> None:
-    """Copy a product into the SRDP directory (atomically)."""
+    """Place a product in the SRDP directory (atomically): a hard link where the filesystem
+    allows it (every product is written once, by rename, and never changed in place, so the
+    link cannot change under the user; a large cube costs no second write), else a copy."""
     with atomic_path(dst) as tmp:
-        shutil.copyfile(src, tmp)
+        try:
+            tmp.unlink()
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
 
 
 def write_srdp_params(param_files: Sequence[str | Path], out: str | Path) -> None:

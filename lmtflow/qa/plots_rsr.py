@@ -236,8 +236,8 @@ def tsys(qa: RsrQA) -> Figure:
         raise ValueError("the Tsys plot needs the raw files (lmtflow.qa.rsr.load_raw)")
     fig = figure(10.0, 7.0)
     axes = fig.subplots(2, 1, sharex=True, sharey=True)
-    for ax, data, what in zip(axes, (qa.raw.tsys0, qa.raw.tsys),
-                              ("without bad lags", "bad lags masked"), strict=True):  # fmt: skip
+    what_of = ("every lag (bad lags included)", "bad lags masked")
+    for ax, data, what in zip(axes, (qa.raw.tsys0, qa.raw.tsys), what_of, strict=True):
         for c in range(NCHASSIS):
             for b in range(NBOARD):
                 f, t = qa.freq[b, USABLE], data[c, b, USABLE]
