@@ -9,13 +9,14 @@ rule combo_params:
         work(layout.COMBO_PARAMS),
     params:
         values=combo_resolved_params,
+        text=combo_resolved_params_json,
     log:
         log_file("params_{step}__{bank}.log", layout.COMBO_DIR),
     localrule: True
-    run:
-        from lmtflow.io.atomic import write_json
-
-        write_json(output[0], params.values)
+    conda:
+        "../envs/lmtflow.yaml"
+    shell:  # as rule step_params: a run: job would start a whole Snakemake process
+        "printf '%s' {params.text:q} > {output}.part && mv -f {output}.part {output}"
 
 
 rule grid_combination:

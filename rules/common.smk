@@ -236,6 +236,13 @@ def combo_resolved_params(wildcards):
                               int(wildcards.bank), wildcards.step)  # fmt: skip
 
 
+def combo_resolved_params_json(wildcards):
+    """The file's exact bytes (as lmtflow.io.atomic.write_json writes them)."""
+    import json
+
+    return json.dumps(combo_resolved_params(wildcards), sort_keys=True, indent=1) + "\n"
+
+
 # --- Quality assessment and pages (rules/report.smk)
 
 

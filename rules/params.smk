@@ -4,6 +4,7 @@
 
 
 # shell, not run: a run: job starts a whole Snakemake process (seconds); printf takes ms.
+# (rules/combination.smk combo_params does the same for combinations)
 rule step_params:
     output:
         work(layout.PARAMS),

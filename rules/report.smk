@@ -83,10 +83,10 @@ rule qa_numbers:
     log:
         log_file("qa_numbers__{bank}.log"),
     localrule: True
-    run:
-        from lmtflow.qa.run import merge_numbers
-
-        merge_numbers(input.parts, input.params, output[0], kind=params.kind)
+    conda:
+        "../envs/lmtflow.yaml"
+    script:  # not run: (a run: job starts a whole Snakemake process, seconds)
+        "../scripts/qa_numbers.py"
 
 
 rule srdp_planes:
@@ -97,11 +97,10 @@ rule srdp_planes:
     log:
         log_file("srdp_planes_{src}__{bank}.log", layout.SRDP_DIR),
     localrule: True
-    run:
-        from lmtflow.pipeline.srdp import copy_product
-
-        for name, path in output.items():
-            copy_product(input[name], path)
+    conda:
+        "../envs/lmtflow.yaml"
+    script:
+        "../scripts/srdp_planes.py"
 
 
 rule qa_page:
@@ -194,10 +193,10 @@ rule combo_qa_numbers:
     log:
         log_file("qa_numbers__{bank}.log", layout.COMBO_DIR),
     localrule: True
-    run:
-        from lmtflow.qa.combination import merge_numbers
-
-        merge_numbers(input.parts, input.members, input.params, output[0], kind=params.kind)
+    conda:
+        "../envs/lmtflow.yaml"
+    script:
+        "../scripts/qa_combo_numbers.py"
 
 
 rule combo_qa_page:

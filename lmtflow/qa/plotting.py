@@ -33,7 +33,13 @@ def panel_grid(
     """One small panel per feed (4 x 4 for SEQUOIA), shared axes, labels on the outer edge."""
     ncol = max(1, math.ceil(math.sqrt(n)))
     nrow = max(1, math.ceil(n / ncol))
-    fig = figure(3.0 * ncol, 2.3 * nrow + 0.6)
+    width, height = max(3.0 * ncol, 6.0), max(2.3 * nrow, 3.5) + 0.6  # one panel: not tiny
+    # Fixed margins, not a layout engine: the panels share their axes, so only the outer ones
+    # carry tick labels, and constrained layout would cost a second draw of every panel.
+    fig = Figure(figsize=(width, height))
+    top = 0.35 + 0.25 * (title.count("\n") + 1)  # inches above the panels for the title
+    fig.subplots_adjust(left=1.0 / width, right=1 - 0.25 / width, bottom=0.75 / height,
+                        top=1 - top / height, wspace=0.12, hspace=0.15)  # fmt: skip
     axes = fig.subplots(nrow, ncol, sharex=True, sharey=sharey, squeeze=False).ravel()
     for ax in axes[n:]:
         ax.set_visible(False)
