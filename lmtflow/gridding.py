@@ -57,7 +57,7 @@ from .constants import ARCSEC_PER_RAD, LMT_DIAMETER_M
 from .kernels import C_M_S, Kernel, KernelEvaluator
 
 DEFAULT_TILE = 8
-DEFAULT_CHUNK = 2048
+DEFAULT_CHUNK = 1024
 """Spectra per product of a tile's kernel weights and spectra. The per-thread buffers are
 this many spectra whatever the sampling density; a tile's sums add its chunks in order."""
 

@@ -171,7 +171,7 @@ def test_orientation_matches_fits_wcs():
 
 @pytest.mark.parametrize("otf_select", [1, 2, 3, 4, 0])
 @pytest.mark.parametrize("edge", [0, 1])
-@pytest.mark.parametrize("chunk", [2048, 97])  # one product per tile; many, NaNs in a few
+@pytest.mark.parametrize("chunk", [1024, 97])  # one product per tile; many, NaNs in a few
 def test_matches_brute_force(otf_select, edge, chunk):
     rng = np.random.default_rng(3)
     n, nchan = 1500, 5

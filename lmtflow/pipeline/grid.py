@@ -184,20 +184,27 @@ def _grid_blocks(
     """The cube, weight map and number of spectra used, gridded block by block of cells.
 
     Each block gets exactly the spectra whose kernel can reach it (read from disk), so memory
-    is the cube plus one block's spectra (``BLOCK_BYTES``) and the gridder's tile buffers;
-    the tiles, and so the sums, are those of one call over the whole map.
+    is the cube, one block's spectra (``BLOCK_BYTES``, unless the spectra reaching one tile of
+    ``DEFAULT_TILE`` cells a side exceed it: then a warning), the gridder's fixed per-thread
+    chunk buffers and ~40 bytes per input spectrum; the tiles and their chunks, and so the
+    sums, are those of one call over the whole map.
     """
     g = geometry
     nchan = files[0].nchan
     radius = KernelEvaluator(kernel, resolution, rmax, g.cell).radius
     nc = math.floor(radius / g.cell + 0.5 + 1e-9)  # the gridder's reach in cells
     finite = np.isfinite(x) & np.isfinite(y) & np.isfinite(w) & (w > 0)
-    xf, yf = np.where(finite, x, 0.0), np.where(finite, y, 0.0)
-    n_used = int(np.count_nonzero(finite & _reaches(g, xf, yf, nc)))
+    col, row = g.nearest_cell(np.where(finite, x, 0.0), np.where(finite, y, 0.0))
+    n_used = int(np.count_nonzero(finite & _within(g, col, row, nc)))
     reach = nc + 1  # one cell more: rounding can never drop a spectrum from its block
-    ok = np.flatnonzero(finite & _reaches(g, xf, yf, reach))
-    col, row = g.nearest_cell(xf[ok], yf[ok])
+    ok = np.flatnonzero(finite & _within(g, col, row, reach))
+    del finite  # per-spectrum arrays kept while gridding: x, y, w, ok and int32 col, row
+    col, row = col[ok].astype(np.int32), row[ok].astype(np.int32)
     blocks, size = _blocks(col, row, g, reach, nchan)
+    if size * 4 * nchan > BLOCK_BYTES:
+        log.warning("one block of %d x %d cells holds %d spectra (%.0f MB): over the %.0f MB "
+                    "budget", DEFAULT_TILE, DEFAULT_TILE, size, size * 4 * nchan / 1e6,
+                    BLOCK_BYTES / 1e6)  # fmt: skip
     buf = np.empty((size, nchan), np.float32)  # one buffer for every block
     nwork = resolve_threads(threads)
     window = max(WINDOW_BYTES, *(f.rowbytes for f in files))
@@ -225,9 +232,8 @@ def _grid_blocks(
     return cube, weight, n_used
 
 
-def _reaches(g: GridGeometry, x: NDArray, y: NDArray, nc: int) -> NDArray[np.bool_]:
+def _within(g: GridGeometry, col: NDArray, row: NDArray, nc: int) -> NDArray[np.bool_]:
     """Spectra whose nearest cell is within ``nc`` cells of the map (the gridder's rule)."""
-    col, row = g.nearest_cell(x, y)
     return (col >= -nc) & (col < g.nx + nc) & (row >= -nc) & (row < g.ny + nc)
 
 
