@@ -17,8 +17,14 @@ rule srdp:
         "obs{obsnum}"
     conda:
         "../envs/lmtflow.yaml"
-    script:
-        "../scripts/srdp.py"
+    # A copy renamed into place (not a hard link: it would share the cube's modification
+    # time, older than the weight's, and Snakemake would take it for outdated). shell, not a
+    # Python script: this job sits on the path of every re-run after a grid edit.
+    shell:
+        "for f in cube weight; do"
+        " case $f in cube) src={input.cube:q} dst={output.cube:q};;"
+        " *) src={input.weight:q} dst={output.weight:q};; esac;"
+        ' cp "$src" "$dst.part" && mv -f "$dst.part" "$dst" || exit 1; done > {log:q} 2>&1'
 
 
 rule srdp_params:

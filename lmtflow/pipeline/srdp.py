@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,15 +12,10 @@ from ..io.atomic import atomic_path, write_json
 
 
 def copy_product(src: str | Path, dst: str | Path) -> None:
-    """Place a product in the SRDP directory (atomically): a hard link where the filesystem
-    allows it (every product is written once, by rename, and never changed in place, so the
-    link cannot change under the user; a large cube costs no second write), else a copy."""
+    """Copy a product into the SRDP directory (atomically). A copy, not a hard link: a link
+    shares the source's modification time, which Snakemake takes for an outdated output."""
     with atomic_path(dst) as tmp:
-        try:
-            tmp.unlink()
-            os.link(src, tmp)
-        except OSError:
-            shutil.copyfile(src, tmp)
+        shutil.copyfile(src, tmp)
 
 
 def write_srdp_params(param_files: Sequence[str | Path], out: str | Path) -> None:
