@@ -15,6 +15,14 @@ from . import layout
 from .attempts import AttemptPlan, kind_of
 
 QA_PLANES = ("mom0", "mom1", "peak", "rms", "radiometer")
+PRODUCTS = {  # (kind, combination?) -> the SRDP files
+    ("map", False): (layout.SRDP_CUBE, layout.SRDP_WEIGHT),
+    ("spectrum", False): (layout.SRDP_SPECTRUM, layout.SRDP_SPECTRUM_TXT),
+    ("rsr", False): (layout.RSR_SPECTRUM, layout.RSR_SPECTRUM_TXT),
+    ("map", True): (layout.COMBO_CUBE, layout.COMBO_WEIGHT),
+    ("spectrum", True): (layout.COMBO_SPECTRUM, layout.COMBO_SPECTRUM_TXT),
+    ("rsr", True): (layout.RSR_COMBO_SPECTRUM, layout.RSR_COMBO_SPECTRUM_TXT),
+}
 
 
 @dataclass(frozen=True)
@@ -59,13 +67,7 @@ class WorkTree:
         """The SRDP files of one ObsNum and bank."""
         f = self.fields(info, bank, attempt)
         kind = kind_of(info)
-        if kind == "rsr":
-            patterns = [layout.RSR_SPECTRUM, layout.RSR_SPECTRUM_TXT]
-        elif kind == "map":
-            patterns = [layout.SRDP_CUBE, layout.SRDP_WEIGHT]
-        else:
-            patterns = [layout.SRDP_SPECTRUM, layout.SRDP_SPECTRUM_TXT]
-        files = [self.path(p, **f) for p in (*patterns, layout.SRDP_PARAMS)]
+        files = [self.path(p, **f) for p in (*PRODUCTS[kind, False], layout.SRDP_PARAMS)]
         if kind == "map":
             files += [self.path(layout.SRDP_PLANE, plane=p, **f) for p in QA_PLANES]
         return files
@@ -94,14 +96,7 @@ class WorkTree:
 
     def combo_files(self, name: str, bank: int, attempt: str = "") -> list[Path]:
         f = self.combo_fields(name, bank, attempt)
-        kind = self.combo_kind(name)
-        if kind == "rsr":
-            patterns = [layout.RSR_COMBO_SPECTRUM, layout.RSR_COMBO_SPECTRUM_TXT]
-        elif kind == "map":
-            patterns = [layout.COMBO_CUBE, layout.COMBO_WEIGHT]
-        else:
-            patterns = [layout.COMBO_SPECTRUM, layout.COMBO_SPECTRUM_TXT]
-        return [self.path(p, **f) for p in patterns]
+        return [self.path(p, **f) for p in PRODUCTS[self.combo_kind(name), True]]
 
     def combo_product(self, name: str, bank: int, attempt: str = "") -> Product:
         f = self.combo_fields(name, bank, attempt)
