@@ -41,6 +41,8 @@ def _field(name: str, tform: str) -> tuple:
 
 _CHUNK_BYTES = 32 << 20
 """Rows are read in chunks of about this size; their mapped pages are then released."""
+_FAULT_AROUND_BYTES = 1 << 20
+"""Released along with a chunk's rows: pages a read fault maps around it (kernel default 64 KB)."""
 
 
 def _native(arr: np.ndarray, raw: bool = False) -> np.ndarray:
@@ -195,7 +197,9 @@ class SDFITSReader:
         base = self.data_offset - self.data_offset % mmap.ALLOCATIONGRANULARITY
         lo = self.data_offset - base + start * self.dtype.itemsize
         hi = self.data_offset - base + stop * self.dtype.itemsize
-        lo -= lo % mmap.PAGESIZE
+        # also the pages before: a read fault maps the cached pages around it (fault-around,
+        # 64 KB by default), and the ones before ``lo`` were released with the rows before
+        lo = max(0, lo - lo % mmap.PAGESIZE - _FAULT_AROUND_BYTES)
         with contextlib.suppress(OSError, ValueError):  # only an optimisation
             mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
 

@@ -85,7 +85,7 @@ def calibrate(raw_sdfits: str | Path, tsys_path: str | Path, out: str | Path, pa
         per = r.rows_per_dump
         ntime, nbeam, npol, nband, nchan = r.datadims
         bufpos = per_dump(r.column("BUFPOS"), per)
-        beams = r.column("FDNUM")[:per].reshape(nbeam, npol * nband)[:, 0]
+        beams = r.column("FDNUM", 0, per).reshape(nbeam, npol * nband)[:, 0]  # first dump
         policy = str(params.get("bad_tsys", "drop"))
         tsys_spec, tsys_scalar, keep = _tsys_for_beams(tsys_path, beams, obsnum, policy)
         nkeep = int(keep.sum())

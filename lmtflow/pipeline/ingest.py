@@ -119,8 +119,7 @@ def ingest(data_lmt: str | Path, obsnum: int, bank: int, out: str | Path) -> Pat
         raise RawDataError(boards[0].path, "no roach dump falls inside the ifproc time range")
     nchan = boards[0].nchan
     axis = header.spectral_axis(bank, nchan, boards[0].bandwidth_mhz)
-    dx, dy = _beam_positions(header, tl, lay, map_coord)
-    lon, lat = _absolute(header, map_coord, dx, dy)
+    dx, dy = _beam_positions(header, tl, lay, map_coord)  # absolute positions: per block
     nbeam, npol = len(lay.beams), lay.npol
     log.info("ObsNum %d bank %d: %d dumps x %d beams x %d pol kept", obsnum, bank, tl.ndump,
              nbeam, npol)  # fmt: skip
@@ -160,6 +159,7 @@ def ingest(data_lmt: str | Path, obsnum: int, bank: int, out: str | Path) -> Pat
             return np.broadcast_to(values, shape).reshape(-1)
 
         utc = tl.time[d0:d1][:, lay.source[:, 0, 0]]
+        lon, lat = _absolute(header, map_coord, dx[d0:d1], dy[d0:d1])
         return {
             "UTCTIME": per_row(utc[:, :, None]),
             "INTNUM": per_row(np.arange(d0, d1, dtype=np.int32)[:, None, None]),
@@ -169,8 +169,8 @@ def ingest(data_lmt: str | Path, obsnum: int, bank: int, out: str | Path) -> Pat
             "CRVAL4": per_row(polcode[None, None, :]),
             "LMTXOFF": per_row(dx[d0:d1, :, None]),
             "LMTYOFF": per_row(dy[d0:d1, :, None]),
-            "CRVAL2": per_row(lon[d0:d1, :, None]),
-            "CRVAL3": per_row(lat[d0:d1, :, None]),
+            "CRVAL2": per_row(lon[:, :, None]),
+            "CRVAL3": per_row(lat[:, :, None]),
         }
 
     with SDFITSWriter(
