@@ -105,9 +105,13 @@ def fit_baselines(spectra: NDArray, window: NDArray[np.bool_], order: int) -> Ba
             lhs = np.einsum("nc,ck,cl->nkl", w, bw, bw)
             rhs = (w * np.where(finite[dirty], yw[dirty], 0.0)) @ bw
             coef[dirty] = np.linalg.solve(lhs, rhs[..., None])[..., 0]
-        out -= (coef @ basis.T).astype(np.float32)
+        if order == 0:  # the basis is ones: the same numbers without (nspec, nchan) products
+            out -= coef[:, :1].astype(np.float32)
+            resid = yw - coef[:, :1]
+        else:
+            out -= (coef @ basis.T).astype(np.float32)
+            resid = yw - coef @ bw.T
         out[~ok] = np.nan
-        resid = yw - coef @ bw.T
     resid = np.where(finite, resid, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         rms = np.sqrt(np.square(resid).sum(axis=1) / nwin)

@@ -67,6 +67,20 @@ def test_baseline_removes_polynomial_and_reports_noise_rms():
     assert fit.nwindow[7] == window.sum() - 1 and np.isfinite(fit.rms[7])
 
 
+def test_order_zero_subtracts_the_window_mean():
+    rng = np.random.default_rng(4)
+    spectra = (rng.normal(0, 0.5, (50, 120)) + rng.normal(3, 1, (50, 1))).astype(np.float32)
+    spectra[3, 5] = np.nan  # a non-finite window channel: that spectrum's own weighted fit
+    window = np.zeros(120, bool)
+    window[:40] = window[80:] = True
+    fit = fit_baselines(spectra, window, 0)
+    mean = np.nanmean(spectra[:, window].astype(np.float64), axis=1)
+    expected = spectra - mean[:, None].astype(np.float32)
+    assert np.allclose(fit.spectra, expected, atol=1e-6, equal_nan=True)
+    resid = spectra[:, window] - mean[:, None]
+    assert fit.rms == pytest.approx(np.sqrt(np.nanmean(resid**2, axis=1)), rel=1e-5)
+
+
 def test_slice_and_windows_on_bench_axis():
     axis = SpectralAxis(2048, 800e6, 115.271204e9, 115.271204e9, 0, -20.0)
     assert axis.dvdc == pytest.approx(-1.015921, rel=1e-6)
