@@ -21,18 +21,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import ConfigError
+from .layout import STEP_CHAINS
 from .params import combination_params, merged_step, step_params
 
 BASE = "base"
 """The name the pages give the base reduction (never a valid attempt name)."""
 ATTEMPTS_DIR = "attempts"
 
-CHAINS: dict[str, tuple[str, ...]] = {
-    "map": ("calibrate", "baseline", "grid"),
-    "spectrum": ("calibrate", "baseline", "spectrum"),
-    "rsr": ("rsr_badlags", "rsr_baseline", "rsr_spectrum"),
-}
-"""The parameter steps of each product kind, in the order their outputs feed each other."""
 COMBO_STEP = {"map": "grid", "spectrum": "spectrum", "rsr": "rsr_spectrum"}
 """The step a combination of ObsNums of each kind runs itself."""
 COMBO_READS = {"map": "baseline", "spectrum": "spectrum", "rsr": "rsr_baseline"}
@@ -104,19 +99,16 @@ class AttemptPlan:
         self._configs[BASE] = dict(config)
         self._cache: dict[tuple[str, int, int, str], str] = {}
 
-    def config_of(self, attempt: str) -> dict[str, Any]:
-        """The whole config ``attempt`` (name or ``{attempt}`` value) reduces with."""
-        return self._cfg(attempt)
-
     def tsys_owner(self, attempt: str, cal_obsnum: int) -> str:
         """``{attempt}`` value of the Tsys of a Cal ObsNum (its own calibrate values)."""
         own = suffix(name_of(attempt))
         keys = ("tsys_bdrop", "tsys_edrop")
-        values = [{k: merged_step(self._cfg(a), int(cal_obsnum), "calibrate").get(k) for k in keys}
-                  for a in (own, "")]  # fmt: skip
+        steps = [merged_step(self.config_of(a), int(cal_obsnum), "calibrate") for a in (own, "")]
+        values = [{k: step.get(k) for k in keys} for step in steps]
         return "" if values[0] == values[1] else own
 
-    def _cfg(self, attempt: str) -> dict[str, Any]:
+    def config_of(self, attempt: str) -> dict[str, Any]:
+        """The whole config ``attempt`` (name or ``{attempt}`` value) reduces with."""
         name = name_of(attempt)
         if name not in self._configs:
             raise ConfigError(f"no attempt named {name!r}; attempts: {self.names or 'none'}")
@@ -125,7 +117,7 @@ class AttemptPlan:
     def _params(self, attempt: str, obsnum: int, bank: int, step: str) -> str:
         key = (name_of(attempt), obsnum, bank, step)
         if key not in self._cache:
-            p = step_params(self._cfg(attempt), self.infos[obsnum].header, bank, step)
+            p = step_params(self.config_of(attempt), self.infos[obsnum].header, bank, step)
             self._cache[key] = json.dumps(p, sort_keys=True)
         return self._cache[key]
 
@@ -134,7 +126,7 @@ class AttemptPlan:
         return json.loads(self._params(attempt, int(obsnum), int(bank), step))
 
     def _upstream(self, obsnum: int, step: str) -> tuple[str, ...]:
-        chain = CHAINS[kind_of(self.infos[obsnum])]
+        chain = STEP_CHAINS[kind_of(self.infos[obsnum])]
         if step == "select":  # the spectra a product uses: after the baselines
             return (*chain[: chain.index("baseline") + 1], "select")
         if step not in chain:
@@ -154,7 +146,7 @@ class AttemptPlan:
 
     def final_owner(self, attempt: str, obsnum: int, bank: int) -> str:
         """Where an attempt's products of this ObsNum and bank live (its last step's owner)."""
-        last = CHAINS[kind_of(self.infos[int(obsnum)])][-1]
+        last = STEP_CHAINS[kind_of(self.infos[int(obsnum)])][-1]
         return self.owner(attempt, obsnum, bank, last)
 
     def obs_owner(self, attempt: str, obsnum: int) -> str:
@@ -166,7 +158,7 @@ class AttemptPlan:
     def changed(self, attempt: str, obsnum: int, bank: int) -> dict[str, dict[str, list[Any]]]:
         """``{step: {key: [base, attempt]}}`` of the parameters the attempt changes."""
         out = {}
-        for step in CHAINS[kind_of(self.infos[int(obsnum)])]:
+        for step in STEP_CHAINS[kind_of(self.infos[int(obsnum)])]:
             diff = differences(self.params("", obsnum, bank, step),
                                self.params(attempt, obsnum, bank, step))  # fmt: skip
             if diff:
@@ -184,7 +176,7 @@ class AttemptPlan:
         nums = sorted(int(n) for n in obsnums)
         headers = [self.infos[n].header for n in nums]
         step = COMBO_STEP[self.combo_kind(nums)]
-        return combination_params(self._cfg(attempt), headers, int(bank), step)
+        return combination_params(self.config_of(attempt), headers, int(bank), step)
 
     def member_owner(self, attempt: str, obsnums: Iterable[int], obsnum: int, bank: int) -> str:
         """``{attempt}`` value of the member file a combination reads for ``obsnum``."""

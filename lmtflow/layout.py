@@ -67,6 +67,8 @@ RSR_COMBO_SPECTRUM_TXT = COMBO_DIR + "/{src}_{combo}__{bank}.rsr.spec.txt"
 MAP_STEPS = ("calibrate", "baseline", "grid")
 RSR_STEPS = ("rsr_badlags", "rsr_baseline", "rsr_spectrum")
 SPECTRUM_STEPS = ("calibrate", "baseline", "spectrum")
+STEP_CHAINS = {"map": MAP_STEPS, "spectrum": SPECTRUM_STEPS, "rsr": RSR_STEPS}
+"""The parameter steps of each product kind, in the order their outputs feed each other."""
 
 
 def safe_source(name: str) -> str:

@@ -38,6 +38,20 @@ class Product:
     archive: Path
 
 
+def scan_config(config: Mapping[str, Any]) -> tuple[dict[int, Any], dict[str, list[Any]]]:
+    """ObsNum -> lmtflow.scan.ObsInfo of every ObsNum a validated config names, and combination
+    name -> its members' infos (checked: one kind and receiver, a shared bank)."""
+    from .combination import check_members, combo_name, configured_combinations, configured_obsnums
+    from .scan import scan_obsnum
+
+    missing = config["ingest"]["missing_roach"]
+    infos = {n: scan_obsnum(config["data_lmt"], n, missing) for n in configured_obsnums(config)}
+    combos = {combo_name(c): [infos[n] for n in c] for c in configured_combinations(config)}
+    for name, members in combos.items():
+        check_members(name, members)
+    return infos, combos
+
+
 class WorkTree:
     """Paths of the work tree for the scanned ObsNums (``infos``) and combinations."""
 
@@ -85,14 +99,17 @@ class WorkTree:
     # --- combinations
 
     def combo_fields(self, name: str, bank: int, attempt: str = "") -> dict[str, Any]:
-        infos = self.combos[name]
-        first = min(infos, key=lambda i: i.obsnum)
-        nums = [i.obsnum for i in infos]
+        first = self.combo_first(name)
+        nums = [i.obsnum for i in self.combos[name]]
         where = self.plan.combo_owner(attempt, nums, bank) if attempt else ""
         return dict(pid=first.pid, combo=name, bank=bank, src=first.src, attempt=where)
 
+    def combo_first(self, name: str) -> Any:
+        """The first (lowest) member ObsNum of a combination: its project, source and kind."""
+        return min(self.combos[name], key=lambda i: i.obsnum)
+
     def combo_kind(self, name: str) -> str:
-        return kind_of(min(self.combos[name], key=lambda i: i.obsnum))
+        return kind_of(self.combo_first(name))
 
     def combo_files(self, name: str, bank: int, attempt: str = "") -> list[Path]:
         f = self.combo_fields(name, bank, attempt)

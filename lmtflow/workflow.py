@@ -101,10 +101,8 @@ def run_attempt(
     import yaml
 
     from .attempts import BASE, AttemptPlan
-    from .combination import combo_name, configured_combinations, configured_obsnums
     from .config import validate_config
-    from .scan import scan_obsnum
-    from .targets import WorkTree
+    from .targets import WorkTree, scan_config
 
     if isinstance(config, (str, Path)):
         config = yaml.safe_load(Path(config).read_text()) or {}
@@ -115,9 +113,7 @@ def run_attempt(
     if name != BASE and name not in cfg["attempts"]:
         raise ValueError(f"no attempt named {name!r}: give its overrides or name one of "
                          f"{sorted(cfg['attempts'])}")  # fmt: skip
-    infos = {n: scan_obsnum(cfg["data_lmt"], n, cfg["ingest"]["missing_roach"])
-             for n in configured_obsnums(cfg)}  # fmt: skip
-    combos = {combo_name(c): [infos[n] for n in c] for c in configured_combinations(cfg)}
+    infos, combos = scan_config(cfg)
     tree = WorkTree(cfg["work_lmt"], infos, combos, AttemptPlan(cfg, infos))
     products = tree.products("" if name == BASE else name)
     configfile = Path(cfg["work_lmt"]) / ".lmtflow" / f"attempt_{name}.yaml"

@@ -4,28 +4,17 @@ import os
 import sys
 
 from lmtflow import layout
-from lmtflow.attempts import AttemptPlan, name_of, suffix
+from lmtflow.attempts import AttemptPlan, kind_of, name_of, suffix
+from lmtflow.combination import COMBO_PATTERN
 from lmtflow.config import validate_config
 from lmtflow.errors import LmtflowError
-from lmtflow.params import combination_params, step_params
+from lmtflow.params import combination_params
 from lmtflow.qa.registry import BEAM_PLOTS, plots_for
-from lmtflow.combination import (
-    COMBO_PATTERN,
-    check_members,
-    combo_name,
-    configured_combinations,
-    configured_obsnums,
-)
-from lmtflow.scan import scan_obsnum
-from lmtflow.targets import WorkTree
+from lmtflow.targets import WorkTree, scan_config
 
 try:
     config.update(validate_config(config))
-    _missing = config["ingest"]["missing_roach"]
-    OBS = {n: scan_obsnum(config["data_lmt"], n, _missing) for n in configured_obsnums(config)}
-    COMBOS = {combo_name(c): [OBS[n] for n in c] for c in configured_combinations(config)}
-    for _name, _infos in COMBOS.items():
-        check_members(_name, _infos)
+    OBS, COMBOS = scan_config(config)
     PLAN = AttemptPlan(config, OBS)
 except LmtflowError as exc:
     sys.stderr.write(f"lmtflow: {exc}\n")
@@ -122,16 +111,11 @@ def resolved_params(wildcards):
     return PLAN.params(wildcards.attempt, wildcards.obsnum, wildcards.bank, wildcards.step)
 
 
-def steps_of(info):
-    return (layout.RSR_STEPS if info.is_rsr
-            else layout.MAP_STEPS if info.is_map else layout.SPECTRUM_STEPS)  # fmt: skip
-
-
 def step_param_files(info, bank, attempt):
     """The parameter file of every step of an ObsNum's products in ``attempt`` (each from the
     directory that owns the step)."""
     return [work(layout.PARAMS, pid=info.pid, obsnum=info.obsnum, bank=bank, step=s,
-                 attempt=PLAN.owner(attempt, info.obsnum, bank, s)) for s in steps_of(info)]
+                 attempt=PLAN.owner(attempt, info.obsnum, bank, s)) for s in layout.STEP_CHAINS[kind_of(info)]]
 
 
 def srdp_param_files(wildcards):
@@ -258,11 +242,6 @@ def qa_plane_paths(pattern, **fields):
     return {f"plane_{n}": work(pattern, plane=n, **fields) for n in QA_PLANES}
 
 
-def qa_kind(info):
-    """QA product kind of an ObsNum (lmtflow.qa.registry)."""
-    return "rsr" if info.is_rsr else "map" if info.is_map else "spectrum"
-
-
 def qa_sections(info, attempt=""):
     """Per bank of an ObsNum in ``attempt``: its QA file, plots (name -> path), product files
     (each from the directory of the reduction that made it)."""
@@ -270,8 +249,7 @@ def qa_sections(info, attempt=""):
         return rsr_qa_sections(info, attempt)
     sections = []
     for bank in info.banks:
-        own = PLAN.final_owner(attempt, info.obsnum, bank)
-        f = dict(pid=info.pid, obsnum=info.obsnum, bank=bank, src=info.src, attempt=own)
+        f = TREE.fields(info, bank, attempt)
         at = lambda step: {**f, "attempt": PLAN.owner(attempt, info.obsnum, bank, step)}
         products = ((layout.CUBE, layout.WEIGHT, layout.SRDP_CUBE, layout.SRDP_WEIGHT)
                     if info.is_map else (layout.SRDP_SPECTRUM, layout.SRDP_SPECTRUM_TXT))
@@ -283,7 +261,7 @@ def qa_sections(info, attempt=""):
             files += list(qa_plane_paths(layout.SRDP_PLANE, **f).values())
         files += step_param_files(info, bank, attempt)
         sections.append({"qa": work(layout.QA_NUMBERS, **f),
-                         "plots": qa_plot_paths(plots_for(qa_kind(info)), **f), "files": files})
+                         "plots": qa_plot_paths(plots_for(kind_of(info)), **f), "files": files})
     return sections
 
 
@@ -342,37 +320,36 @@ def compare_pages():
     return out + [work(layout.COMBO_COMPARE, pid=combo_first(c).pid, combo=c) for c in COMBOS]
 
 
+def label_parts(label, attempt):
+    """(lmtflow.targets.Product, QA section) per bank of an ObsNum or combination in
+    ``attempt``."""
+    if label in COMBOS:
+        banks = PLAN.combo_banks([i.obsnum for i in COMBOS[label]])
+        return [(TREE.combo_product(label, b, attempt), s)
+                for b, s in zip(banks, combo_sections(label, attempt))]  # fmt: skip
+    info = OBS[int(label)]
+    return [(TREE.obs_product(info, b, attempt), s)
+            for b, s in zip(info.banks, qa_sections(info, attempt))]  # fmt: skip
+
+
+def attempt_changes(label, attempt, bank):
+    """``{step: {key: [base, attempt]}}`` of an ObsNum or combination."""
+    if label in COMBOS:
+        return PLAN.combo_changed(attempt, [i.obsnum for i in COMBOS[label]], bank)
+    return PLAN.changed(attempt, int(label), bank)
+
+
 def compare_columns(label):
     """Bank -> one column per attempt (base first) of an ObsNum or combination: its name, the
     parameters it changes, its QA section, its page and archive."""
     banks = {}
     for attempt in ATTEMPTS:
-        if label in COMBOS:
-            nums = [i.obsnum for i in COMBOS[label]]
-            sections = combo_sections(label, attempt)
-            top = PLAN.combo_level_owner(attempt, nums)
-            f = dict(pid=combo_first(label).pid, combo=label, attempt=top)
-            page, archive = work(layout.COMBO_README, **f), work(layout.COMBO_ARCHIVE, **f)
-            changed = lambda b: PLAN.combo_changed(attempt, nums, b)
-        else:
-            info = OBS[int(label)]
-            sections = qa_sections(info, attempt)
-            top = PLAN.obs_owner(attempt, info.obsnum)
-            f = dict(pid=info.pid, obsnum=info.obsnum, attempt=top)
-            page, archive = work(layout.README, **f), work(layout.ARCHIVE, **f)
-            changed = lambda b: PLAN.changed(attempt, info.obsnum, b)
-        for bank, section in zip(label_banks(label), sections):
-            banks.setdefault(bank, []).append({
-                "name": name_of(attempt), "section": section, "changed": changed(bank),
-                "page": page, "archive": archive})  # fmt: skip
+        for product, section in label_parts(label, attempt):
+            banks.setdefault(product.bank, []).append({
+                "name": name_of(attempt), "section": section, "page": str(product.page),
+                "changed": attempt_changes(label, attempt, product.bank),
+                "archive": str(product.archive)})  # fmt: skip
     return banks
-
-
-def label_banks(label):
-    """Banks of an ObsNum or combination, in section order."""
-    if label in COMBOS:
-        return PLAN.combo_banks([i.obsnum for i in COMBOS[label]])
-    return OBS[int(label)].banks
 
 
 def compare_inputs(label):
@@ -391,17 +368,10 @@ def archive_members(label, attempt):
     from lmtflow.pipeline.archive import archive_members as members
 
     groups = {"srdp": [], "qa": [], "params": []}
-    if label in COMBOS:
-        for bank, section in zip(label_banks(label), combo_sections(label, attempt)):
-            groups["srdp"] += [str(f) for f in TREE.combo_files(label, bank, attempt)]
-            groups["qa"] += [section["qa"], *section["plots"].values()]
-            groups["params"] += [f for f in section["files"] if "/params/" in f]
-    else:
-        info = OBS[int(label)]
-        for bank, section in zip(info.banks, qa_sections(info, attempt)):
-            groups["srdp"] += [str(f) for f in TREE.obs_files(info, bank, attempt)]
-            groups["qa"] += [section["qa"], *section["plots"].values()]
-            groups["params"] += step_param_files(info, bank, attempt)
+    for product, section in label_parts(label, attempt):
+        groups["srdp"] += [str(f) for f in product.files]
+        groups["qa"] += [section["qa"], *section["plots"].values()]
+        groups["params"] += [f for f in section["files"] if "/params/" in f]
     return members(f"{label}_{name_of(attempt)}", groups)
 
 
@@ -426,7 +396,7 @@ def rsr_chassis_files(wildcards):
 
 def combo_first(name):
     """The first (lowest) member ObsNum of a combination: its project, source and kind."""
-    return min(COMBOS[name], key=lambda i: i.obsnum)
+    return TREE.combo_first(name)
 
 
 def combo_kind(name):
@@ -480,12 +450,6 @@ def combo_member_pages(name, attempt=""):
             for i in sorted(COMBOS[name], key=lambda i: i.obsnum)}  # fmt: skip
 
 
-def combo_fields(name, bank, attempt):
-    first = combo_first(name)
-    own = PLAN.combo_owner(attempt, [i.obsnum for i in COMBOS[name]], bank)
-    return dict(pid=first.pid, combo=name, bank=bank, src=first.src, attempt=own)
-
-
 def combo_sections(name, attempt=""):
     """Per bank of a combination: its QA file, plots, product files and member pages."""
     if combo_first(name).is_rsr:
@@ -493,7 +457,7 @@ def combo_sections(name, attempt=""):
     first, kind = combo_first(name), combo_kind(name)
     sections = []
     for bank in PLAN.combo_banks([i.obsnum for i in COMBOS[name]]):
-        f = combo_fields(name, bank, attempt)
+        f = TREE.combo_fields(name, bank, attempt)
         if first.is_map:
             files = [work(p, **f) for p in (layout.COMBO_CUBE, layout.COMBO_WEIGHT)]
             files += list(qa_plane_paths(layout.COMBO_PLANE, **f).values())
@@ -545,8 +509,7 @@ def index_inputs(pid):
 
 def rsr_qa_sections(info, attempt=""):
     """The one section (pseudo-bank 0) of an RSR ObsNum page: QA file, plots, product files."""
-    f = dict(pid=info.pid, obsnum=info.obsnum, bank=0, src=info.src,
-             attempt=PLAN.final_owner(attempt, info.obsnum, 0))  # fmt: skip
+    f = TREE.fields(info, 0, attempt)
     at = lambda step: {**f, "attempt": PLAN.owner(attempt, info.obsnum, 0, step)}
     files = [work(layout.RSR_CAL_SDFITS, **at("rsr_badlags")),
              work(layout.RSR_BASE_SDFITS, **at("rsr_baseline")),
@@ -562,7 +525,7 @@ def rsr_qa_sections(info, attempt=""):
 def rsr_combo_sections(name, attempt=""):
     """The one section of an RSR combination page: QA file, plots, products, member pages."""
     first = combo_first(name)
-    f = combo_fields(name, 0, attempt)
+    f = TREE.combo_fields(name, 0, attempt)
     files = [work(p, **f) for p in (layout.RSR_COMBO_SPECTRUM, layout.RSR_COMBO_SPECTRUM_TXT)]
     files += combo_param_files(name, pid=first.pid, bank=0, attempt=f["attempt"])
     return [{"qa": work(layout.COMBO_QA_NUMBERS, **f), "files": files,

@@ -79,7 +79,7 @@ rule qa_numbers:
     output:
         work(layout.QA_NUMBERS),
     params:
-        kind=lambda w: qa_kind(OBS[int(w.obsnum)]),
+        kind=lambda w: kind_of(OBS[int(w.obsnum)]),
     log:
         log_file("qa_numbers__{bank}.log"),
     localrule: True

@@ -69,19 +69,23 @@ def weighted_average(
     return avg, wsum
 
 
+def _average_with_sigma(
+    spectra: NDArray, sigma: NDArray, window: NDArray, threshold: float, blank_any: bool
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    avg, _ = weighted_average(spectra, sigma, threshold, blank_any=blank_any)
+    _, sig = baseline(avg, window, 0, subtract=False)
+    return avg, sig
+
+
 def average_repeats(
     spectra: NDArray, sigma: NDArray, window: NDArray, rthr: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(6, 256) average of (nrep, 6, 256) repeats with sigma < rthr; sigma (6,) recomputed."""
-    avg, _ = weighted_average(spectra, sigma, rthr, blank_any=True)
-    _, sig = baseline(avg, window, 0, subtract=False)
-    return avg, sig
+    return _average_with_sigma(spectra, sigma, window, rthr, blank_any=True)
 
 
 def average_files(
     spectra: NDArray, sigma: NDArray, window: NDArray, cthr: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(6, 256) average of (nfile, 6, 256) chassis x ObsNum spectra with sigma < cthr."""
-    avg, _ = weighted_average(spectra, sigma, cthr, blank_any=False)
-    _, sig = baseline(avg, window, 0, subtract=False)
-    return avg, sig
+    return _average_with_sigma(spectra, sigma, window, cthr, blank_any=False)
