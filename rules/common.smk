@@ -260,8 +260,11 @@ def qa_sections(info, attempt=""):
         if info.is_map:
             files += list(qa_plane_paths(layout.SRDP_PLANE, **f).values())
         files += step_param_files(info, bank, attempt)
-        sections.append({"qa": work(layout.QA_NUMBERS, **f),
-                         "plots": qa_plot_paths(plots_for(kind_of(info)), **f), "files": files})
+        # the per-beam plots are the base's unless the attempt changes the spectra used
+        plots = {p.name: work(layout.QA_PLOT, plot=p.name, **(at("select") if p.stage == "beams"
+                                                              else f))
+                 for p in plots_for(kind_of(info))}  # fmt: skip
+        sections.append({"qa": work(layout.QA_NUMBERS, **f), "plots": plots, "files": files})
     return sections
 
 
@@ -280,9 +283,12 @@ def qa_beam_params(wildcards):
 
 
 def qa_parts(wildcards):
-    """The per-stage QA numbers of one ObsNum and bank."""
+    """The per-stage QA numbers of one ObsNum and bank: the per-beam part from the directory
+    that owns the spectra used (the ``select`` pseudo-step), the last part its own."""
     last = "cube" if OBS[int(wildcards.obsnum)].is_map else "spectrum"
-    return [work(layout.QA_PART, stage=s) for s in ("beams", last)]
+    select = PLAN.owner(wildcards.attempt, wildcards.obsnum, wildcards.bank, "select")
+    return [work(layout.QA_PART, **_wild(wildcards, stage="beams", attempt=select)),
+            work(layout.QA_PART, stage=last)]  # fmt: skip
 
 
 def _flat(sections):

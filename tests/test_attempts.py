@@ -49,6 +49,8 @@ def test_attempts_share_unchanged_steps(attempts_run):
     assert [ran.get(r, 0) for r in CHAIN] == [0, 0, 0, 2, 4], dict(ran)
     assert ran["grid_combination"] == 2 and ran["srdp"] == 4 and ran["qa_page"] == 4, dict(ran)
     assert ran["attempts_page"] == 2 and ran["combo_attempts_page"] == 1, dict(ran)
+    # the per-beam QA reads the baselines and the spectra used: only order1 redoes it
+    assert ran["qa_beams"] == 2, dict(ran)
     obsdir, n = attempts_run["dir"], attempts_run["obsnum"]
     coarse, order1 = obsdir / "attempts" / "coarse", obsdir / "attempts" / "order1"
     assert not (coarse / f"{n}__0.base.sdfits").exists()  # read from the base
