@@ -7,6 +7,8 @@
 
 import os
 
+from lmtflow.hooks import release_scheduler_timers
+
 
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
@@ -29,3 +31,12 @@ rule all:
         all_products(),
         all_reports(),
     default_target: True
+
+
+# The run is over: do not wait ~1 s for Snakemake's idle scheduler timers (lmtflow/hooks.py).
+onsuccess:
+    release_scheduler_timers()
+
+
+onerror:
+    release_scheduler_timers()

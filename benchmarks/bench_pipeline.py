@@ -31,6 +31,7 @@ from pathlib import Path
 REFERENCE = {"mb_s": 30.0, "gridder_msamples_s": 30.0, "end_to_end_s": 28.0, "raw_gb": 0.8}
 STAGES = ("ingest_cal", "tsys", "ingest", "calibrate", "baseline", "grid1", "grid2")
 TO_BASELINED = ("ingest_cal", "tsys", "ingest", "calibrate", "baseline")
+BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 # -- one stage in a child process ---------------------------------------------------------------
@@ -81,11 +82,17 @@ def peak_rss_mb() -> float:
 
 
 def run_stage(name: str, spec: dict, log: Path) -> dict:
-    """Run a stage in a child process: wall, CPU (user+sys, ``wait4``), its peak RSS."""
+    """Run a stage in a child process: wall, CPU (user+sys, ``wait4``), its peak RSS.
+
+    The BLAS/OpenMP thread counts are the stage's threads, as Snakemake sets them for a job
+    (otherwise idle OpenBLAS threads spin and inflate the CPU time of one-thread stages).
+    """
     cmd = [sys.executable, __file__, "--stage", name, json.dumps(spec)]
+    threads = name[-1] if name.startswith("grid") else "1"
+    env = dict(os.environ, **{k: threads for k in BLAS_THREAD_VARS})
     t0 = time.perf_counter()
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
         _, status, ru = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0

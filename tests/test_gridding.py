@@ -109,6 +109,24 @@ def test_effective_beam_gaussian_kernel_is_quadrature_sum():
     assert BEAM < jinc < 1.1 * BEAM  # the jinc kernel broadens the beam only a little
 
 
+def test_smoothed_beam_equals_the_direct_two_dimensional_sum():
+    """The separable sum gives the (B * K)(r) / sum(K) of its definition, summed point by point
+    over the fine grid of kernel samples."""
+    kern = Kernel.coerce(1)
+    step = RES / 40
+    n = int(np.ceil(kern.support(RES, 3.0, CELL) / step))
+    g = np.arange(-n, n + 1) * step
+    px, py = np.meshgrid(g, g)
+    kv = kern.values(np.hypot(px, py), RES, 3.0, CELL)
+    sig2 = (BEAM / np.sqrt(8 * np.log(2))) ** 2
+    r = np.array([0.0, 4.0, 9.5, 17.0, 30.0])
+    direct = [np.sum(kv * np.exp(-((ri - px) ** 2 + py**2) / (2 * sig2))) / kv.sum() for ri in r]
+    np.testing.assert_allclose(smoothed_beam(r, BEAM, RES, 1, cell=CELL), direct, rtol=1e-10,
+                               atol=1e-13)  # fmt: skip
+    half = effective_beam_fwhm(RES, 1, beam_fwhm=BEAM, cell=CELL) / 2
+    assert smoothed_beam(half, BEAM, RES, 1, cell=CELL)[0] == pytest.approx(0.5 * direct[0])
+
+
 # (a) point source --------------------------------------------------------------------------
 
 

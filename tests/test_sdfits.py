@@ -207,6 +207,11 @@ def test_dump_blocks(sdfits_file: Path) -> None:
         reused = [b.data.copy() for b in r.iter_dumps(dumps_per_block=7, reuse_buffer=True)]
         np.testing.assert_array_equal(np.concatenate(reused), cube)
         np.testing.assert_array_equal(r.data(10, 14), data[10:14])
+        out = np.full((4, 35), np.nan, np.float32)
+        got = r.data(10, 14, out=out, chans=slice(5, 40))
+        assert got is out
+        np.testing.assert_array_equal(out, data[10:14, 5:40])
+        np.testing.assert_array_equal(r.data(chans=slice(200, None)), data[:, 200:])
         np.testing.assert_array_equal(r.column("LMTXOFF", 3, 9), cols["LMTXOFF"][3:9])
         with pytest.raises(IndexError):
             r.data(0, NDUMP * NBEAM + 1)
@@ -239,6 +244,27 @@ def test_exception_in_context_leaves_nothing(tmp_path: Path) -> None:
         assert len(list(tmp_path.iterdir())) == 1  # the temporary file, not x.sdfits
         assert not path.exists()
         raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_background_write_leaves_nothing(tmp_path: Path) -> None:
+    """A write that fails in the writer's helper thread (disk full) stops the file."""
+    cols, data = make_rows()
+    path = tmp_path / "x.sdfits"
+    calls = []
+
+    def full_disk(view):
+        calls.append(len(view))
+        raise OSError(28, "No space left on device")
+
+    with (
+        pytest.raises(OSError, match="No space left"),
+        SDFITSWriter(path, len(data), NCHAN, chunk_bytes=3000, **write_kwargs()) as w,
+    ):
+        w._file.write = full_disk  # every row write from here on fails
+        for a in range(0, len(data), 8):
+            w.append({k: v[a : a + 8] for k, v in cols.items()}, data[a : a + 8])
+    assert calls  # the failing write did run
     assert list(tmp_path.iterdir()) == []
 
 
@@ -390,6 +416,13 @@ def test_obsmode_and_dateobs() -> None:
         b"1970-01-01T00:01:00.00",
         b"2023-11-14T22:13:20.12",
     ]
+    # numpy's own datetime formatting agrees: any time, day ends, rounding, before 1970
+    rng = np.random.default_rng(3)
+    t = np.concatenate([rng.uniform(-1e9, 2e9, 5000), 86400.0 * 19675 + np.arange(-9, 9) * 0.003])
+    centis = np.round(t * 100.0).astype("int64").astype("datetime64[10ms]")
+    want = np.datetime_as_string(centis, unit="ms").astype("S22")  # drops the last ms digit
+    np.testing.assert_array_equal(iso_dateobs(t), want)
+    assert iso_dateobs(t.reshape(2, -1)).shape == (2, t.size // 2)
 
 
 def test_read_sdfits_small(sdfits_file: Path) -> None:

@@ -187,11 +187,24 @@ def obsmode(obspgm: str, stage: str) -> str:
 
 
 def iso_dateobs(unix_seconds: ArrayLike) -> NDArray[np.bytes_]:
-    """``DATE-OBS`` strings (``YYYY-MM-DDThh:mm:ss.ss``, rounded to 10 ms) of unix times."""
+    """``DATE-OBS`` strings (``YYYY-MM-DDThh:mm:ss.ss``, rounded to 10 ms) of unix times.
+
+    Digits by integer arithmetic: only the few distinct days go through numpy's datetime
+    formatting, which takes microseconds per string (0.6 s for a bench ObsNum's rows).
+    """
     t = np.asarray(unix_seconds, dtype=np.float64)
-    centis = np.round(t * 100.0).astype("int64").astype("datetime64[10ms]")
-    text = np.datetime_as_string(centis, unit="ms")
-    return np.asarray(text, dtype="S23").astype("S22")
+    centis = np.round(t * 100.0).astype(np.int64).reshape(-1)
+    day, rem = np.divmod(centis, 8_640_000)
+    days, which = np.unique(day, return_inverse=True)
+    dates = np.datetime_as_string(days.astype("datetime64[D]"), unit="D").astype("S10")
+    out = np.empty((centis.size, 22), dtype=np.uint8)
+    out[:, :10] = dates.view(np.uint8).reshape(-1, 10)[which.reshape(-1)]
+    out[:, 10], out[:, 13], out[:, 16], out[:, 19] = ord("T"), ord(":"), ord(":"), ord(".")
+    fields = (rem // 360_000, rem // 6000 % 60, rem // 100 % 60, rem % 100)
+    for col, value in zip((11, 14, 17, 20), fields, strict=True):
+        out[:, col] = 48 + value // 10
+        out[:, col + 1] = 48 + value % 10
+    return out.view("S22").reshape(t.shape)
 
 
 # --- spectral axis --------------------------------------------------------------------------

@@ -238,18 +238,27 @@ class SDFITSReader:
         return {n: p[0] if len(p) == 1 else np.concatenate(p) for n, p in parts.items()}
 
     def data(
-        self, start: int = 0, stop: int | None = None, out: np.ndarray | None = None
+        self,
+        start: int = 0,
+        stop: int | None = None,
+        out: np.ndarray | None = None,
+        chans: slice | None = None,
     ) -> np.ndarray:
-        """``DATA`` of rows ``start:stop`` as native ``float32`` ``(n, nchan)``."""
+        """``DATA`` of rows ``start:stop`` as native ``float32`` ``(n, nchan)``.
+
+        ``chans`` (a slice of channels) converts only those: ``(n, len(chans))``.
+        """
         n = (self.nrows if stop is None else stop) - start
+        cols = slice(None) if chans is None else chans
+        width = len(range(self.nchan)[cols])
         if out is None:
-            out = np.empty((max(n, 0), self.nchan), dtype=np.float32)
+            out = np.empty((max(n, 0), width), dtype=np.float32)
         if n <= 0:
-            out[...] = self._rows(start, stop)["DATA"].reshape(-1, self.nchan)
+            out[...] = self._rows(start, stop)["DATA"].reshape(-1, self.nchan)[:, cols]
             return out
-        flat = out.reshape(-1, self.nchan)
+        flat = out.reshape(-1, width)
         for a, b, rows in self._chunks(start, stop):
-            flat[a:b] = rows["DATA"].reshape(-1, self.nchan)
+            flat[a:b] = rows["DATA"].reshape(-1, self.nchan)[:, cols]
         return out
 
     def iter_dumps(

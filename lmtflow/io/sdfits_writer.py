@@ -1,8 +1,10 @@
 """Streaming, atomic writer of LMT SDFITS files.
 
-The headers are written once; rows are packed block by block into a reusable big-endian
-buffer and written straight to a temporary file next to the target, which is renamed into
-place only when every declared row has been written.
+The headers are written once; rows are packed block by block into one of two reusable
+big-endian buffers, which a helper thread writes to a temporary file next to the target while
+the next block is packed (the ``write`` releases the GIL: the kernel's work of giving the file
+new pages overlaps the caller's computing). The file is renamed into place only when every
+declared row has been written.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -213,8 +216,12 @@ class SDFITSWriter:
             raise AssertionError("row dtype does not match NAXIS1")
         self._constants = self._convert_constants(constants or {})
         self._chunk_rows = max(1, int(chunk_bytes) // self._dtype.itemsize)
-        self._raw = np.empty(self._chunk_rows * self._dtype.itemsize, dtype=np.uint8)
-        self._buf = self._raw.view(self._dtype)
+        nbuf = 2 if self.nrows > self._chunk_rows else 1
+        self._raws = [np.empty(self._chunk_rows * self._dtype.itemsize, np.uint8)
+                      for _ in range(nbuf)]  # fmt: skip
+        self._pending: list[Future | None] = [None] * nbuf  # the write of each buffer
+        self._chunks = 0
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sdfits-write")
         self.rows_written = 0
         self._closed = True  # until the temporary file exists
         self._aborted = False
@@ -343,15 +350,26 @@ class SDFITSWriter:
         if isinstance(columns, np.ndarray):
             columns = {name: columns[name] for name in columns.dtype.names or ()}
         src = self._sources(columns, n)
-        buf, step = self._buf, self._chunk_rows
+        step = self._chunk_rows
         for i in range(0, n, step):
             k = min(step, n - i)
-            out = buf[:k]
+            slot = self._chunks % len(self._raws)
+            self._wait(slot)  # that buffer's previous write is done
+            raw = self._raws[slot][: k * self._dtype.itemsize]
+            out = raw.view(self._dtype)
             for name, val in src.items():
                 out[name] = val if val.ndim == 0 else val[i : i + k]
             out["DATA"] = data[i : i + k]
-            self._write(self._raw[: k * self._dtype.itemsize])
+            self._pending[slot] = self._writer.submit(self._write, raw)
+            self._chunks += 1
         self.rows_written += n
+
+    def _wait(self, slot: int | None = None) -> None:
+        """Wait for the pending write of buffer ``slot`` (of every buffer); raise its error."""
+        for k in range(len(self._pending)) if slot is None else (slot,):
+            job, self._pending[k] = self._pending[k], None
+            if job is not None:
+                job.result()
 
     def _write(self, raw: np.ndarray | bytes) -> None:
         view = memoryview(raw).cast("B")
@@ -371,6 +389,7 @@ class SDFITSWriter:
                 self.path, f"only {self.rows_written} of {self.nrows} declared rows were written"
             )
         try:
+            self._wait()
             pad = (-(self.nrows * self._dtype.itemsize)) % 2880
             if pad:
                 self._write(b"\0" * pad)
@@ -385,11 +404,13 @@ class SDFITSWriter:
             self.abort()
             raise
         self._closed = True
+        self._writer.shutdown()
 
     def abort(self) -> None:
         """Discard the temporary file; nothing appears at ``path``."""
         self._closed = self._aborted = True
         try:
+            self._writer.shutdown(wait=True)  # no write may land after the unlink
             self._file.close()
         finally:
             self._tmp.unlink(missing_ok=True)

@@ -47,10 +47,11 @@ def baseline(cal_sdfits: str | Path, out: str | Path, params: dict) -> Path:
             params=params,
             constants={k: v for k, v in axis_cols.items() if np.ndim(v) == 0},
         ) as w:
-            buf = np.empty((min(BLOCK_ROWS, r.nrows), r.nchan), dtype=np.float32)
+            chans = slice(sl.c0, sl.c1)
+            buf = np.empty((min(BLOCK_ROWS, r.nrows), sl.nchan), dtype=np.float32)
             for s in range(0, r.nrows, BLOCK_ROWS):
                 e = min(s + BLOCK_ROWS, r.nrows)
-                spectra = r.data(s, e, out=buf[: e - s])[:, sl.c0 : sl.c1]
+                spectra = r.data(s, e, out=buf[: e - s], chans=chans)
                 patch_birdies(spectra, runs, sl.c0)
                 fit = fit_baselines(spectra, window, int(params["b_order"]))
                 raw = r.columns(None, s, e, raw=True)
