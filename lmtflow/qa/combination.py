@@ -16,10 +16,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..io.atomic import write_json
+from .merge import read_steps
 from .numbers import json_clean
 from .pages import _noise as noise_numbers
 from .registry import plots_for
-from .run import draw, read_steps
+from .run import draw
 
 SUM_KEYS = ("inttime_s",)
 FIRST_KEYS = ("project", "source", "receiver", "mode", "bank", "restfreq_GHz", "skyfreq_GHz",

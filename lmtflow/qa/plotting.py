@@ -76,7 +76,8 @@ def offset_axes(ax: Axes, frame: str = "RADEC") -> None:
 
 
 def save(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` as PNG atomically."""
+    """Write ``fig`` as PNG atomically (fast zlib level 1: ~10% larger files than the default
+    level 6, ~40% less time to encode; the PNG encoding was a third of a QA job's plotting)."""
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI)
+        fig.savefig(tmp, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
     return Path(path)

@@ -19,16 +19,12 @@ from .maps import (
     selection_numbers,
     write_planes,
 )
+from .merge import read_steps
 from .numbers import beam_numbers, cube_numbers, json_clean
 from .plotting import save
 from .registry import Plot, plots_for
 
 log = logging.getLogger(__name__)
-
-
-def read_steps(param_files: Sequence[str | Path]) -> dict[str, dict[str, Any]]:
-    """``{step: params}`` from per-step parameter files (``<step>__<bank>.json``)."""
-    return {Path(p).name.split("__")[0]: json.loads(Path(p).read_text()) for p in param_files}
 
 
 def draw(plots: Sequence[Plot], data: Any, paths: Mapping[str, str | Path]) -> None:
@@ -85,17 +81,6 @@ def map_stage(
     if kind != "map":  # the beams stage counts the spectra of a single ObsNum
         numbers["spectra"] = selection_numbers(inputs, steps["grid"])
     write_json(numbers_out, numbers)
-
-
-def merge_numbers(
-    parts: Sequence[str | Path], param_files: Sequence[str | Path], out: str | Path, kind: str
-) -> None:
-    """The QA file of one product: every stage's numbers plus the parameters used."""
-    merged: dict[str, Any] = {"kind": kind}
-    for part in parts:
-        merged.update(json.loads(Path(part).read_text()))
-    merged["params"] = read_steps(param_files)
-    write_json(out, merged)
 
 
 def spectrum_stage(

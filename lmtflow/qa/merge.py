@@ -1,0 +1,26 @@
+"""The QA numbers file of one product from its stages' parts (light: no plotting, no FITS)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..io.atomic import write_json
+
+
+def read_steps(param_files: Sequence[str | Path]) -> dict[str, dict[str, Any]]:
+    """``{step: params}`` from per-step parameter files (``<step>__<bank>.json``)."""
+    return {Path(p).name.split("__")[0]: json.loads(Path(p).read_text()) for p in param_files}
+
+
+def merge_numbers(
+    parts: Sequence[str | Path], param_files: Sequence[str | Path], out: str | Path, kind: str
+) -> None:
+    """The QA file of one product: every stage's numbers plus the parameters used."""
+    merged: dict[str, Any] = {"kind": kind}
+    for part in parts:
+        merged.update(json.loads(Path(part).read_text()))
+    merged["params"] = read_steps(param_files)
+    write_json(out, merged)
