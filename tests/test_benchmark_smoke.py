@@ -32,6 +32,7 @@ def test_pipeline_benchmark_runs_and_reports(tmp_path: Path) -> None:
         "re-run after a grid edit",
         "ratio end-to-end / netCDF4 read",
         "ratio re-run after grid edit / grid step",
+        "re-run after a grid edit from one Python session",
     ):
         assert line in out
     assert "MB/s of raw data" in out and "M channel-samples/s" in out
