@@ -4,7 +4,8 @@ Simulates the ``bench`` preset (SEQUOIA, 16 beams x 2048 channels, ~89k ON spect
 LMTOY's bench2 ObsNum 79448) unless ``--data`` names an existing tree, then measures
 
 * the I/O floor: reading every raw netCDF file of the run once with netCDF4;
-* a cold Snakemake run (all stages and products) and a re-run after a grid-parameter edit;
+* a cold Snakemake run (all stages and products) and a re-run after a grid-parameter edit,
+  from the command line and from this Python session (``run_in_process``);
 * each stage alone, as the workflow runs it (a fresh Python process on the cold run's
   inputs): wall and CPU time, peak RSS as the OS reports it (``wait4``), and throughput
   (MB/s of raw data; spectra/s and channel-samples/s for gridding, 1 and 2 threads);
