@@ -197,13 +197,17 @@ def rms_threshold(rms: ArrayLike, pixel: ArrayLike, rms_cut: float) -> NDArray[n
 def grid_selection(
     rms: NDArray, beams: NDArray, grid_params: dict, obsnum: int | None = None
 ) -> NDArray:
-    """Spectra the gridder uses: beam in ``pix_list`` (a list, or per ObsNum), finite positive
-    RMS, robust RMS cut (``lmtflow.gridding.rms_threshold``)."""
+    """Spectra the gridder uses: beam in ``pix_list``, finite positive RMS, robust RMS cut
+    (``lmtflow.gridding.rms_threshold``); each value is one for all or ``{ObsNum: value}``
+    (a combination keeps each member's own)."""
     pix = grid_params.get("pix_list", np.unique(beams))
+    cut = grid_params.get("rms_cut", 0.0)
     if isinstance(pix, dict):
         pix = pix[str(obsnum)]
+    if isinstance(cut, dict):
+        cut = cut[str(obsnum)]
     keep = np.isin(beams, list(pix))
-    keep &= rms_threshold(rms, beams, float(grid_params.get("rms_cut", 0.0)))
+    keep &= rms_threshold(rms, beams, float(cut))
     with np.errstate(invalid="ignore"):
         keep &= np.isfinite(rms) & (rms > 0)
     return keep

@@ -80,14 +80,16 @@ def combination_params(
 ) -> dict[str, Any]:
     """Parameters of gridding or averaging a set of ObsNums (first ObsNum's header).
 
-    Gridding keeps each ObsNum's own ``pix_list`` (bad beams stay out) in a per-ObsNum map and
-    takes the largest extent; the other values are the first ObsNum's.
+    Gridding keeps each ObsNum's own spectrum selection (``pix_list``: bad beams stay out;
+    ``rms_cut``) in per-ObsNum maps and takes the largest extent; the other values are the
+    first ObsNum's.
     """
     headers = sorted(headers, key=lambda h: h.obsnum)
     own = [step_params(config, h, bank, step) for h in headers]
     p = dict(own[0])
     if step == "grid":
-        p["pix_list"] = {str(h.obsnum): q["pix_list"] for h, q in zip(headers, own, strict=True)}
+        for key in SELECT_KEYS:
+            p[key] = {str(h.obsnum): q[key] for h, q in zip(headers, own, strict=True)}
         p["extent"] = max(q["extent"] for q in own)
     p["obsnum"] = [h.obsnum for h in headers]
     return dict(sorted(p.items()))

@@ -66,3 +66,25 @@ def test_grid_derivations_match_lmtoy():
     p = step_params(config(), HEADER, 0, "grid")
     assert (p["resolution"], p["cell"], p["extent"]) == (11.0, 5.5, 400.0)
     assert p["pix_list"] == list(range(16))
+
+
+def test_combination_keeps_each_members_selection():
+    """A combination grids each member with its own pix_list and rms_cut (not the first's)."""
+    import numpy as np
+
+    from lmtflow.gridding import grid_selection
+    from lmtflow.params import combination_params
+
+    other = replace(HEADER, obsnum=79449)
+    cfg = config(**{"79449": {"grid": {"pix_list": "-3", "rms_cut": 0.5}}})
+    p = combination_params(cfg, [other, HEADER], 0, "grid")
+    first = step_params(cfg, HEADER, 0, "grid")
+    assert p["obsnum"] == [79448, 79449]
+    assert p["rms_cut"] == {"79448": first["rms_cut"], "79449": 0.5}
+    assert p["pix_list"] == {"79448": list(range(16)), "79449": [b for b in range(16) if b != 3]}
+    rms = np.tile([0.2, 0.4, 0.6, 0.8], 8)
+    beams = np.repeat(np.arange(8), 4)
+    keep_a = grid_selection(rms, beams, p, 79448)
+    keep_b = grid_selection(rms, beams, p, 79449)
+    np.testing.assert_array_equal(keep_a, grid_selection(rms, beams, first, 79448))
+    np.testing.assert_array_equal(keep_b, (rms <= 0.5) & (beams != 3))
