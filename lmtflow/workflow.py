@@ -7,6 +7,7 @@ import logging
 import re
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,8 +72,6 @@ def run_in_process(
     command line: the running jobs finish, no new job starts, then ``KeyboardInterrupt``.
     A failed run raises ``RuntimeError`` with the end of Snakemake's log.
     """
-    import threading
-
     from snakemake.api import SnakemakeApi
     from snakemake.logging import logger as snakemake_logger
     from snakemake.settings.types import (
