@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lmtflow.qa.numbers import bad_beams, find_birdies
+from lmtflow.qa.numbers import BIRDIE_SIGMA, bad_beams, birdie_scores, find_birdies
 from lmtflow.qa.registry import KINDS, plots_for
 from lmtflow.qa.stats import qac_stats, robust_sigma, sratio
 
@@ -26,6 +26,18 @@ def test_robust_sigma_ignores_outliers():
     v = RNG.normal(0.0, 1.0, 10_000)
     v[:50] = 1e6
     assert robust_sigma(v) == pytest.approx(1.0, rel=0.05)
+
+
+def test_robust_sigma_of_all_values_equals_the_nan_median_formula():
+    v = RNG.normal(2.0, 0.5, (40, 301))
+    v[3, 7:20] = np.nan
+    med = np.nanmedian(v)
+    want = 1.4826 * np.nanmedian(np.abs(v - med))
+    assert robust_sigma(v) == pytest.approx(want, rel=1e-12)
+    assert not np.isnan(v[0]).any() and np.isnan(v[3, 7])  # the input is left as it was
+    np.testing.assert_allclose(robust_sigma(v, axis=0)[:5],
+                               [robust_sigma(v[:, k]) for k in range(5)], rtol=1e-12)  # fmt: skip
+    assert np.isnan(robust_sigma(np.full(4, np.nan)))
 
 
 def test_bad_beams_finds_noisy_and_dead_feeds():
@@ -53,6 +65,19 @@ def test_birdies_found_at_their_channels_and_beams_only():
     w[:, 12, 450:452] += 3.0 * np.sin(np.arange(w.shape[0]) / 5.0)[:, None]  # varying, beam 12
     found = {b["channel"]: b["beams"] for b in find_birdies(w, chans, np.arange(16))}
     assert found == {1200: list(range(16)), 1450: [12], 1451: [12]}
+
+
+def test_birdie_scores_of_pure_noise_are_unit_gaussian_like():
+    """No birdie in noise: the scores of pure noise have unit spread and few 4-sigma values,
+    and none passes the threshold (a channel's own value left out of its reference median)."""
+    rng = np.random.default_rng(2024)
+    scores = np.concatenate([
+        birdie_scores(rng.normal(0.0, 0.5, (120, 16, 600))).ravel() for _ in range(20)
+    ])  # fmt: skip
+    scores = scores[np.isfinite(scores)]
+    assert np.mean(scores > 4.0) < 4e-4  # the larger of two N(0,1) scores: 6e-5
+    assert scores.max() < BIRDIE_SIGMA
+    assert np.percentile(scores, 50) == pytest.approx(0.55, abs=0.08)  # median of max(z1, z2)
 
 
 def test_varying_sky_in_the_line_window_is_no_birdie():

@@ -14,7 +14,14 @@ from numpy.typing import NDArray
 from ..baseline import window_mask
 from .beams import BeamSummary
 from .maps import CubeData, channel_masks
-from .stats import high_outliers, qac_line, qac_stats, robust_sigma, running_median
+from .stats import (
+    high_outliers,
+    neighbour_median,
+    qac_line,
+    qac_stats,
+    robust_sigma,
+    running_median,
+)
 
 BAD_BEAM_SIGMA = 5.0
 BIRDIE_SIGMA = 6.0  # the MAD-based scores have heavier tails than a Gaussian
@@ -42,9 +49,9 @@ def bad_beams(rms: NDArray, beams: NDArray, nsigma: float = BAD_BEAM_SIGMA) -> l
 
 
 def _zscore(values: NDArray) -> NDArray:
-    """How far each channel stands above the running median of its neighbours, in robust
-    sigmas of the whole row (per feed)."""
-    excess = values - running_median(values, BIRDIE_WIDTH)
+    """How far each channel stands above the median of its neighbours (itself left out), in
+    robust sigmas of the whole row (per feed)."""
+    excess = values - neighbour_median(values, BIRDIE_WIDTH)
     return excess / np.asarray(robust_sigma(excess, axis=-1))[..., None]
 
 

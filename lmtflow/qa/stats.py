@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -11,6 +13,12 @@ MAD_TO_SIGMA = 1.4826
 def robust_sigma(values: ArrayLike, axis: int | None = None) -> NDArray | float:
     """Standard deviation estimated from the median absolute deviation (NaNs ignored)."""
     v = np.asarray(values, dtype=float)
+    if axis is None:  # all values (a cube's noise voxels): two in-place selections, no copies
+        v = v[~np.isnan(v)] if np.isnan(v).any() else v.ravel()
+        if v.size == 0:
+            return np.nan
+        dev = np.abs(v - np.median(v))
+        return MAD_TO_SIGMA * float(np.median(dev, overwrite_input=True))
     med = np.nanmedian(v, axis=axis, keepdims=True)
     mad = np.nanmedian(np.abs(v - med), axis=axis)
     return MAD_TO_SIGMA * mad
@@ -67,3 +75,22 @@ def running_median(values: NDArray, width: int) -> NDArray:
 
     size = [1] * (values.ndim - 1) + [int(width)]
     return median_filter(values, size=size, mode="nearest")
+
+
+def neighbour_median(values: NDArray, width: int) -> NDArray:
+    """Median of the ``width - 1`` neighbours of each sample along the last axis, the sample
+    itself left out (``width`` odd; edges repeat the end values; NaNs ignored).
+
+    A value minus its neighbours' median is a fair deviation: with the value inside the window
+    the median follows it, so small deviations shrink, the distribution gets a sharp peak and
+    heavy tails, and a MAD-based sigma of it is too small (robust z-scores of pure noise then
+    pass 6 sigma in ~1 of 20,000 channels instead of 1 of 10**9).
+    """
+    half = int(width) // 2
+    pad = [(0, 0)] * (values.ndim - 1) + [(half, half)]
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(values, pad, mode="edge"),
+                                                       2 * half + 1, axis=-1)  # fmt: skip
+    around = np.delete(windows, half, axis=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN
+        return np.nanmedian(around, axis=-1)
