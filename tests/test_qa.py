@@ -80,6 +80,16 @@ def test_birdie_scores_of_pure_noise_are_unit_gaussian_like():
     assert np.percentile(scores, 50) == pytest.approx(0.55, abs=0.08)  # median of max(z1, z2)
 
 
+def test_spikes_in_single_dumps_are_no_birdies():
+    w = _waterfall()
+    chans = np.arange(w.shape[2])
+    for row, feed, chan in [(5, 0, 120), (40, 7, 420), (41, 7, 421), (99, 14, 520)]:
+        w[row, feed, chan] += 1000.0  # one dump each, as lmtflow.sim's spikes
+    assert find_birdies(w, chans, np.arange(16)) == []
+    w[:, 9, 210] += 0.4  # a weak steady birdie is still found beside them
+    assert find_birdies(w, chans, np.arange(16)) == [{"channel": 210, "beams": [9]}]
+
+
 def test_varying_sky_in_the_line_window_is_no_birdie():
     w = _waterfall()
     chans = np.arange(w.shape[2])

@@ -27,6 +27,7 @@ BAD_BEAM_SIGMA = 5.0
 BIRDIE_SIGMA = 6.0  # the MAD-based scores have heavier tails than a Gaussian
 MIN_BIRDIE_ROWS = 16
 SPIKE_WIDTH = 5  # birdies up to 2 channels wide
+SPIKE_CLIP = 5.0  # robust sigmas: samples beyond are clipped before a channel's time mean
 BIRDIE_WIDTH = 9
 
 
@@ -58,8 +59,9 @@ def _zscore(values: NDArray) -> NDArray:
 def birdie_scores(waterfall: NDArray, line_free: NDArray | None = None) -> NDArray:
     """Per feed and channel ``(nfeed, nchan)``: the larger of two robust z-scores of the
     waterfall ``(ntime, nfeed, nchan)`` minus its running median over ``SPIKE_WIDTH``
-    channels (a broad line cancels, neighbours of a spike stay clean): its mean over time
-    (steady birdies) and its scatter over time (birdies that come and go).
+    channels (a broad line cancels, neighbours of a spike stay clean): its mean over time with
+    samples beyond ``SPIKE_CLIP`` robust sigmas clipped (steady birdies; a spike in a few dumps
+    does not make one) and its scatter over time (birdies that come and go).
 
     The scatter score is used only in ``line_free`` channels (the baseline windows) when given:
     inside the line window the sky itself changes as the beams scan across sources."""
@@ -67,7 +69,10 @@ def birdie_scores(waterfall: NDArray, line_free: NDArray | None = None) -> NDArr
     hp = w - running_median(w, SPIKE_WIDTH)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # edge channels and dead feeds
-        steady = _zscore(np.nanmean(hp, axis=0))  # positive spikes only
+        # spikes (a dump or two far off) clipped first: they would move a channel's mean
+        sigma = np.asarray(robust_sigma(hp, axis=(0, 2)))[None, :, None]
+        clipped = np.clip(hp, -SPIKE_CLIP * sigma, SPIKE_CLIP * sigma)
+        steady = _zscore(np.nanmean(clipped, axis=0))  # positive spikes only
         varying = _zscore(np.asarray(robust_sigma(hp, axis=0)))
     if line_free is not None:
         varying = np.where(np.asarray(line_free, bool)[None, :], varying, np.nan)

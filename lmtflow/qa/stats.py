@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 MAD_TO_SIGMA = 1.4826
 
 
-def robust_sigma(values: ArrayLike, axis: int | None = None) -> NDArray | float:
+def robust_sigma(values: ArrayLike, axis: int | tuple[int, ...] | None = None) -> NDArray | float:
     """Standard deviation estimated from the median absolute deviation (NaNs ignored)."""
     v = np.asarray(values, dtype=float)
     if axis is None:  # all values (a cube's noise voxels): two in-place selections, no copies
