@@ -115,6 +115,9 @@ def calibrate(raw_sdfits: str | Path, tsys_path: str | Path, out: str | Path, pa
                  len(on_runs), len(pairing.ref_runs), stype)  # fmt: skip
         scalar_rows = np.broadcast_to(tsys_scalar[:, :, None], (nkeep, npol, nband)).reshape(-1)
         keywords = carried_keywords(hdr)
+        if nkeep < nbeam:
+            dropped = ",".join(str(int(b)) for b in beams[~keep])
+            keywords["BADTSYBM"] = (dropped, "beams dropped: bad Tsys in the Cal")
         with SDFITSWriter(
             out,
             non * nkeep * npol * nband,

@@ -148,6 +148,10 @@ def ingest(data_lmt: str | Path, obsnum: int, bank: int, out: str | Path) -> Pat
         "OBSFREQ": axis.sky_freq_hz,
     }
     keywords = obs_keywords(header, bank, axis, map_coord)
+    wiring = roach_inputs_for_bank(header.receiver, bank)
+    absent = sorted({p for n, ins in wiring.items() if n not in lay.boards for _, p in ins})
+    if absent:
+        keywords["NOFILEBM"] = (",".join(map(str, absent)), "beams without data: no roach file")
     beams = np.asarray(lay.beams, dtype=np.int16)
     pols = np.arange(npol, dtype=np.int16)
     polcode = np.asarray(POL_CODES[npol], dtype=np.int16)

@@ -16,7 +16,11 @@ CARRIED = (
     "OBSNUM", "CALOBSN", "OBSPGM", "OBSGOAL", "BANK", "MAPCOORD", "SRCNAME", "SRCXPOS",
     "SRCYPOS", "VSOURCE", "VELSYS", "RESTFRQ", "SKYFREQ", "DFDC", "LINEOFF", "NCHAN0",
     "CHAN0", "DUMPTIME", "TRACKBM", "ELDES", "OBSSTART", "XLENGTH", "YLENGTH", "BSBEAMS",
+    "NOFILEBM", "BADTSYBM",
 )  # fmt: skip
+"""``NOFILEBM``: beams of the bank without data (their roach file is missing), written at ingest;
+``BADTSYBM``: beams dropped at calibration for a missing, zero, negative or NaN Tsys. Both
+comma lists, present only when not empty; the QA reports them as missing beams."""
 
 
 def obs_keywords(

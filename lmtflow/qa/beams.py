@@ -24,7 +24,7 @@ MAX_WATERFALL_ROWS = 128
 COLUMNS = ("FDNUM", "PLNUM", "RMS", "TSYS", "LMTXOFF", "LMTYOFF", "UTCTIME", "EXPOSURE")
 HEADER_KEYS = ("PROJID", "SRCNAME", "OBSNUM", "CALOBSN", "OBSSTART", "INSTRUME", "OBSPGM",
                "BANK", "RESTFRQ", "SKYFREQ", "DUMPTIME", "VSOURCE", "DFDC", "VELO0", "DVDC",
-               "CHAN0", "NCHAN0", "VELSYS", "LINEOFF")  # fmt: skip
+               "CHAN0", "NCHAN0", "VELSYS", "LINEOFF", "NOFILEBM", "BADTSYBM")  # fmt: skip
 
 
 @dataclass

@@ -160,11 +160,27 @@ def _line_free(summary: BeamSummary) -> NDArray | None:
     return window_mask(summary.velocity, regions) if regions else None
 
 
+def missing_beams(header: Any) -> list[dict[str, Any]]:
+    """Beams of the bank that have no spectra in the products, and why (header keywords
+    ``NOFILEBM`` from ingest, ``BADTSYBM`` from calibrate)."""
+    reasons = {"NOFILEBM": "no roach file",
+               "BADTSYBM": f"Tsys of Cal {header.get('CALOBSN', '?')} missing, zero, negative "
+                           "or NaN"}  # fmt: skip
+    out = []
+    for key, reason in reasons.items():
+        text = str(header.get(key, "")).strip()
+        if text:
+            out.append({"beams": [int(b) for b in text.split(",")], "reason": reason})
+    return out
+
+
 def beam_numbers(summary: BeamSummary) -> dict[str, Any]:
-    """QA numbers from the spectra: observation, spectra used/rejected, bad beams, birdies."""
+    """QA numbers from the spectra: observation, spectra used/rejected, missing and bad beams,
+    birdies."""
     return {
         "observation": observation_numbers(summary),
         "spectra": spectra_numbers(summary),
+        "missing_beams": missing_beams(summary.header),
         "bad_beams": bad_beams(summary.rms, summary.beams),
         "birdies": find_birdies(
             summary.waterfall, summary.channels, summary.beams, line_free=_line_free(summary)

@@ -134,7 +134,7 @@ def qa_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, HTML value) of the key QA numbers of one product (pages and attempts page)."""
     spectra, noise = n.get("spectra", {}), _noise(n)
     where = "" if "spectrum" in n else ", centre"
-    bad = n.get("bad_beams", [])
+    bad, missing = n.get("bad_beams", []), n.get("missing_beams", [])
     birdies = [b["channel"] for b in n.get("birdies", [])]
     rows = [
         (f"RMS{where} (mK)", _fmt(noise["rms"])),
@@ -145,6 +145,8 @@ def qa_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
          f" (rms_cut {_fmt(spectra.get('rejected_rms_cut'))}, pix_list "
          f"{_fmt(spectra.get('rejected_pix_list'))}, non-finite "
          f"{_fmt(spectra.get('rejected_nonfinite'))})"),
+        ("Missing beams", "; ".join(f"<span class=\"warn\">{_fmt(m['beams'])}</span> "
+                                    f"({escape(m['reason'])})" for m in missing) or "none"),
         ("Suggested bad beams", f"<span class=\"warn\">{_fmt(bad)}</span>" if bad else "none"),
         ("Birdie channels", f"<span class=\"warn\">{_fmt(birdies)}</span>" if birdies else "none"),
     ]  # fmt: skip
@@ -156,8 +158,8 @@ def qa_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 # Rows shown only when the numbers have them (a spectrum combination has no per-beam numbers).
-OPTIONAL_ROWS = {"Spectra used / rejected": "spectra", "Suggested bad beams": "bad_beams",
-                 "Birdie channels": "birdies"}  # fmt: skip
+OPTIONAL_ROWS = {"Spectra used / rejected": "spectra", "Missing beams": "missing_beams",
+                 "Suggested bad beams": "bad_beams", "Birdie channels": "birdies"}  # fmt: skip
 
 
 def _qa_table(n: dict[str, Any]) -> str:
