@@ -48,6 +48,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -194,20 +195,21 @@ def rms_threshold(rms: ArrayLike, pixel: ArrayLike, rms_cut: float) -> NDArray[n
     return keep
 
 
+def for_obsnum(value: Any, obsnum: int | None) -> Any:
+    """A selection parameter's value for one ObsNum: ``value``, or its entry when a combination
+    keeps one per member (``{"ObsNum": value}``, :func:`lmtflow.params.combination_params`)."""
+    return value[str(obsnum)] if isinstance(value, dict) else value
+
+
 def grid_selection(
     rms: NDArray, beams: NDArray, grid_params: dict, obsnum: int | None = None
 ) -> NDArray:
     """Spectra the gridder uses: beam in ``pix_list``, finite positive RMS, robust RMS cut
     (``lmtflow.gridding.rms_threshold``); each value is one for all or ``{ObsNum: value}``
     (a combination keeps each member's own)."""
-    pix = grid_params.get("pix_list", np.unique(beams))
-    cut = grid_params.get("rms_cut", 0.0)
-    if isinstance(pix, dict):
-        pix = pix[str(obsnum)]
-    if isinstance(cut, dict):
-        cut = cut[str(obsnum)]
+    pix = for_obsnum(grid_params.get("pix_list", np.unique(beams)), obsnum)
     keep = np.isin(beams, list(pix))
-    keep &= rms_threshold(rms, beams, float(cut))
+    keep &= rms_threshold(rms, beams, float(for_obsnum(grid_params.get("rms_cut", 0.0), obsnum)))
     with np.errstate(invalid="ignore"):
         keep &= np.isfinite(rms) & (rms > 0)
     return keep

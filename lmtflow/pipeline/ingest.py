@@ -42,22 +42,24 @@ class BankLayout:
     beams: list[int]  # pixel id of each beam
     npol: int
     source: NDArray[np.int_]  # (nbeam, npol, 2): (board index, input)
+    absent: list[int]  # pixels of the bank's boards whose roach file is missing
 
 
 def bank_layout(header: IfProcHeader, bank: int, present: list[int]) -> BankLayout:
     """Beams and polarisations of a bank from the boards whose files exist."""
     wiring = roach_inputs_for_bank(header.receiver, bank)
     boards = [n for n in wiring if n in present]
+    absent = sorted({pixel for n, ins in wiring.items() if n not in present for _, pixel in ins})
     if header.receiver == "Msip1mm":
         (inputs,) = [[k for k, _ in wiring[n]] for n in boards] or [[]]
         src = np.array([[[0, k] for k in inputs]])
-        return BankLayout(boards, [inputs[0]], len(inputs), src)
+        return BankLayout(boards, [inputs[0]], len(inputs), src, absent)
     beams, src = [], []
     for i, n in enumerate(boards):
         for k, pixel in wiring[n]:
             beams.append(pixel)
             src.append([[i, k]])
-    return BankLayout(boards, beams, 1, np.array(src))
+    return BankLayout(boards, beams, 1, np.array(src), absent)
 
 
 def _beam_positions(
@@ -148,10 +150,8 @@ def ingest(data_lmt: str | Path, obsnum: int, bank: int, out: str | Path) -> Pat
         "OBSFREQ": axis.sky_freq_hz,
     }
     keywords = obs_keywords(header, bank, axis, map_coord)
-    wiring = roach_inputs_for_bank(header.receiver, bank)
-    absent = sorted({p for n, ins in wiring.items() if n not in lay.boards for _, p in ins})
-    if absent:
-        keywords["NOFILEBM"] = (",".join(map(str, absent)), "beams without data: no roach file")
+    if lay.absent:
+        keywords["NOFILEBM"] = (",".join(map(str, lay.absent)), "beams without data: no roach file")
     beams = np.asarray(lay.beams, dtype=np.int16)
     pols = np.arange(npol, dtype=np.int16)
     polcode = np.asarray(POL_CODES[npol], dtype=np.int16)

@@ -19,7 +19,7 @@ from astropy.io import fits
 from numpy.typing import NDArray
 
 from ..baseline import window_mask
-from ..gridding import GridGeometry, expected_noise_map, grid_selection
+from ..gridding import GridGeometry, expected_noise_map, for_obsnum, grid_selection
 from ..io.cube import write_plane
 from ..io.sdfits_reader import SDFITSReader
 from ..kernels import Kernel
@@ -180,12 +180,9 @@ def selection_numbers(inputs: GriddedInputs, grid_params: dict[str, Any]) -> dic
     """How many spectra the gridder used and rejected (and why), in total and per ObsNum."""
     pix = grid_params.get("pix_list")
     in_list = np.ones(inputs.keep.size, bool)
-    if isinstance(pix, dict):
-        for obsnum, beams in pix.items():
-            mine = inputs.obsnum == int(obsnum)
-            in_list[mine] = np.isin(inputs.beam[mine], list(beams))
-    elif pix is not None:
-        in_list = np.isin(inputs.beam, list(pix))
+    for obsnum in np.unique(inputs.obsnum) if pix is not None else ():
+        mine = inputs.obsnum == obsnum
+        in_list[mine] = np.isin(inputs.beam[mine], list(for_obsnum(pix, obsnum)))
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(inputs.rms) & (inputs.rms > 0)
     per_obsnum = [{"obsnum": int(n), "total": int((inputs.obsnum == n).sum()),

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..baseline import window_mask
+from ..gridding import for_obsnum
 from .beams import BeamSummary
 from .maps import CubeData, channel_masks
 from .stats import (
@@ -107,9 +108,7 @@ def find_birdies(
 def spectra_numbers(summary: BeamSummary) -> dict[str, Any]:
     """How many spectra the gridder uses and rejects, in total and per feed."""
     rms, used = summary.rms, summary.used
-    pix = summary.params.get("pix_list", summary.beams)
-    if isinstance(pix, dict):
-        pix = pix[str(summary.header.get("OBSNUM"))]
+    pix = for_obsnum(summary.params.get("pix_list", summary.beams), summary.header.get("OBSNUM"))
     in_list = np.isin(summary.beams, list(pix))
     finite = np.isfinite(rms) & (rms > 0)
     per_feed = []
