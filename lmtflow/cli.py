@@ -27,13 +27,16 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         )
     else:
         res = simulate_preset(
-            args.preset, args.out, seed=args.seed, truth_dir=args.truth, dtype=args.dtype
-        )
+            args.preset, args.out, seed=args.seed, truth_dir=args.truth, dtype=args.dtype,
+            tiles=args.tiles, dual_bank=args.dual_bank,
+        )  # fmt: skip
     print(f"raw data ($DATA_LMT): {res.data_lmt}")
     print(f"truth:                {res.truth_path}")
     for role, nums in res.obsnums.items():
         if nums:
             print(f"  {role:4s} {' '.join(str(n) for n in nums)}")
+    if (res.truth_dir / "project.yaml").exists():
+        print(f"project config:       {res.truth_dir / 'project.yaml'}")
     mb = res.nbytes / 1e6
     print(f"{len(res.files)} files, {mb:.1f} MB in {res.seconds:.1f} s")
     return 0
@@ -55,6 +58,8 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--truth", help="truth directory (default <out>_truth)")
     p.add_argument("--dtype", choices=["float32", "float64"], help="roach Data dtype")
+    p.add_argument("--tiles", type=int, help="mosaic preset: number of OTF maps (default 4)")
+    p.add_argument("--dual-bank", action="store_true", help="mosaic preset: CO and 13CO banks")
     p.set_defaults(func=_cmd_simulate)
 
 

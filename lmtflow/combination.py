@@ -8,6 +8,7 @@ list). Excluded ObsNums are removed before naming.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable
 
 from .errors import ConfigError
@@ -64,3 +65,27 @@ def check_members(name: str, infos: list) -> list[int]:
     if not banks:
         raise ConfigError(f"combination {name}: its ObsNums share no bank")
     return banks
+
+
+def joint_field(
+    centres: list[tuple[float, float]], extents: list[float]
+) -> tuple[tuple[float, float] | None, float]:
+    """Centre (deg, ``None`` when every member shares the first one's) and extent (arcsec, the
+    half-size) of a map that holds every member's own map: a mosaic's joint cube.
+
+    ``centres`` are the members' source positions (lon, lat: the positions their offsets refer
+    to), ``extents`` their own half-sizes. Tiles observed at different positions (LMT mosaics:
+    one source position per tile) get the centre of their bounding box and the half-size that
+    reaches every member's own map edge; members of one field keep the first one's centre and
+    the largest extent, as before.
+    """
+    lon0, lat0 = centres[0]
+    cosl = math.cos(math.radians(lat0))
+    dx = [((lon - lon0 + 180.0) % 360.0 - 180.0) * cosl * 3600.0 for lon, _ in centres]
+    dy = [(lat - lat0) * 3600.0 for _, lat in centres]
+    if max(map(abs, dx + dy)) < 1e-3:  # one field (a milliarcsecond is no mosaic)
+        return None, max(extents)
+    cx, cy = 0.5 * (min(dx) + max(dx)), 0.5 * (min(dy) + max(dy))
+    half = max(max(abs(x - cx), abs(y - cy)) + e for x, y, e in zip(dx, dy, extents, strict=True))
+    centre = ((lon0 + cx / 3600.0 / cosl) % 360.0, lat0 + cy / 3600.0)
+    return centre, half

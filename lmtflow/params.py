@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .combination import joint_field
 from .errors import ConfigError
 from .gridding import default_cell, default_resolution
 from .io.ifproc import IfProcHeader
@@ -81,8 +82,9 @@ def combination_params(
     """Parameters of gridding or averaging a set of ObsNums (first ObsNum's header).
 
     Gridding keeps each ObsNum's own spectrum selection (``pix_list``: bad beams stay out;
-    ``rms_cut``) in per-ObsNum maps and takes the largest extent; the other values are the
-    first ObsNum's.
+    ``rms_cut``) in per-ObsNum maps; the map holds every member's own map (a mosaic of tiles at
+    different positions gets a ``center``: :func:`lmtflow.combination.joint_field`); the other
+    values are the first ObsNum's.
     """
     headers = sorted(headers, key=lambda h: h.obsnum)
     own = [step_params(config, h, bank, step) for h in headers]
@@ -90,7 +92,10 @@ def combination_params(
     if step == "grid":
         for key in SELECT_KEYS:
             p[key] = {str(h.obsnum): q[key] for h, q in zip(headers, own, strict=True)}
-        p["extent"] = max(q["extent"] for q in own)
+        centres = [h.center(h.map_coord() or 1) for h in headers]  # as SRCXPOS/SRCYPOS
+        centre, p["extent"] = joint_field(centres, [q["extent"] for q in own])
+        if centre is not None:  # a mosaic: the joint map is centred on all its tiles
+            p["center"] = [round(centre[0], 9), round(centre[1], 9)]
     p["obsnum"] = [h.obsnum for h in headers]
     return dict(sorted(p.items()))
 

@@ -2,7 +2,8 @@
 
 Spectra of the beams in ``pix_list`` pass the robust RMS cut, get weights 1/RMS^2
 (``noise_sigma = 1``) and are convolved onto the grid. Several inputs are gridded jointly
-(never by averaging cubes); offsets of later inputs are shifted to the first one's centre.
+(never by averaging cubes); offsets are shifted to the first one's centre, or to a mosaic's
+``center``.
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ def source_shift(header: Mapping[str, Any], first_header: Mapping[str, Any]) -> 
     x0, y0 = float(first_header["SRCXPOS"]), float(first_header["SRCYPOS"])
     dx = (float(header["SRCXPOS"]) - x0) * np.cos(np.radians(y0)) * 3600.0
     return dx, (float(header["SRCYPOS"]) - y0) * 3600.0
+
+
+def map_origin(first_header: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, float]:
+    """The position (deg) a map's offsets refer to, as ``SRCXPOS``/``SRCYPOS``: a mosaic's
+    ``center`` (:func:`lmtflow.params.combination_params`) or the first input's source."""
+    lon, lat = params.get("center") or (first_header["SRCXPOS"], first_header["SRCYPOS"])
+    return {"SRCXPOS": float(lon), "SRCYPOS": float(lat)}
 
 
 class _DataRows:
@@ -275,13 +283,14 @@ def grid_products(
     parts = [parts[i] for i in order]  # the result must not depend on the order of the inputs
     base_sdfits = [base_sdfits[i] for i in order]
     hdr0 = parts[0][0]
-    x0, y0 = float(hdr0["SRCXPOS"]), float(hdr0["SRCYPOS"])
+    origin = map_origin(hdr0, params)
+    x0, y0 = origin["SRCXPOS"], origin["SRCYPOS"]
     xs, ys, ws, readers = [], [], [], []
     for (hdr, cols, keep, reader), path in zip(parts, base_sdfits, strict=True):
         if hdr["NAXIS2"] and reader.nchan != parts[0][3].nchan:
             raise ProductError(f"{path}: {reader.nchan} channels, first input has "
                                f"{parts[0][3].nchan}")  # fmt: skip
-        for out, values in zip((xs, ys, ws), _positions_weights(hdr, hdr0, cols, keep, params),
+        for out, values in zip((xs, ys, ws), _positions_weights(hdr, origin, cols, keep, params),
                                strict=True):  # fmt: skip
             out.append(values)
         readers.append(reader)

@@ -23,7 +23,7 @@ from ..gridding import GridGeometry, expected_noise_map, for_obsnum, grid_select
 from ..io.cube import write_plane
 from ..io.sdfits_reader import SDFITSReader
 from ..kernels import Kernel
-from ..pipeline.grid import source_shift
+from ..pipeline.grid import map_origin, source_shift
 
 PLANES = {"mom0": "K km/s", "mom1": "km/s", "peak": "K", "rms": "K", "radiometer": "K"}
 CLIP_SIGMA = 3.0
@@ -129,7 +129,8 @@ def gridded_inputs(
 ) -> GriddedInputs:
     """Read the baselined SDFITS of an ObsNum or of every member of a combination as
     :func:`lmtflow.pipeline.grid.grid_products` grids them: sorted by ObsNum, offsets shifted
-    to the first one's source position, each ObsNum selected by its own ``pix_list``."""
+    to the first one's source position (or a mosaic's centre), each ObsNum selected by its
+    own ``pix_list``."""
     paths = [base_sdfits] if isinstance(base_sdfits, str | Path) else list(base_sdfits)
     parts = []
     for path in paths:
@@ -144,7 +145,7 @@ def gridded_inputs(
         keep = grid_selection(cols["RMS"], cols["FDNUM"], grid_params, obsnum)
         rms = np.where(keep, cols["RMS"], 1.0).astype(np.float64)
         rho = 1.0 / rms**2 if noise_sigma else np.ones_like(rms)
-        dx, dy = source_shift(header, parts[0][0])
+        dx, dy = source_shift(header, map_origin(parts[0][0], grid_params))
         with np.errstate(invalid="ignore", divide="ignore"):
             sigma = cols["TSYS"] / np.sqrt(df * cols["EXPOSURE"])
         values = (np.full(keep.size, obsnum), cols["LMTXOFF"] + dx, cols["LMTYOFF"] + dy,

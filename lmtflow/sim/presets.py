@@ -12,6 +12,9 @@
 * ``faults``: a small map with a dead beam (3), a noisy beam (5, x3), birdies, spikes and a
   missing roach file (roach2 of the Map). Labels cal, map, ps.
 * ``dualbank``: Sequoia with two banks (CO and 13CO, roach0..7): Cal 110398 + Map 110399.
+* ``mosaic``: a survey-size project (:mod:`lmtflow.sim.mosaic`): N small OTF maps (``tiles``,
+  default 4), each with its Cal, tiling a field with sources on the tile edges; dual bank is an
+  option; the truth directory gains ``project.yaml`` (every map and their joint combination).
 * ``rsr``: the Redshift Search Receiver (:mod:`lmtflow.sim.rsr`): Cal 33550 + Bs 33551 (bad
   lags and a bad chassis/board), Cal 33552 + Bs 33553; labels a, b.
 
@@ -32,6 +35,7 @@ import yaml
 
 from lmtflow.errors import ConfigError
 
+from .mosaic import mosaic_config, simulate_mosaic
 from .rsr import rsr_preset, simulate_rsr
 from .simulate import SimulationResult, simulate
 
@@ -403,6 +407,7 @@ PRESETS = {
     "faults": _faults,
     "dualbank": _dualbank,
     "rsr": rsr_preset,
+    "mosaic": mosaic_config,  # options (tiles, dual bank): simulate_preset
 }
 
 
@@ -429,8 +434,16 @@ def simulate_preset(
     truth_dir: str | Path | None = None,
     dtype: str | None = None,
     scale: float = 1.0,
+    tiles: int | None = None,
+    dual_bank: bool = False,
 ) -> SimulationResult:
-    """Simulate a named preset into ``out_dir`` (truth in ``<out_dir>_truth`` by default)."""
+    """Simulate a named preset into ``out_dir`` (truth in ``<out_dir>_truth`` by default);
+    ``tiles`` and ``dual_bank``: the mosaic preset's size and banks (:mod:`.mosaic`)."""
+    if name == "mosaic":
+        return simulate_mosaic(out_dir, tiles or 4, seed=seed, truth_dir=truth_dir, dtype=dtype,
+                               dual_bank=dual_bank)  # fmt: skip
+    if tiles is not None or dual_bank:
+        raise ConfigError(f"preset {name!r} has no tiles/dual-bank option (only 'mosaic')")
     if name == "rsr":
         return simulate_rsr(preset_config(name), out_dir, seed=seed, truth_dir=truth_dir)
     return simulate(
