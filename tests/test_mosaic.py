@@ -81,7 +81,7 @@ def test_simulated_mosaic_truth_and_project(mosaic_sim):
     names = {s["name"] for s in truth["sessions"][0]["sky"]["sources"]}
     assert len(names) == len(mosaic.mosaic_sources(TILES, info["spacing_arcsec"]))
     positions = set()
-    for k, obsnum in enumerate(maps):
+    for obsnum in maps:
         session = next(s for s in truth["sessions"] if obsnum in s["obsnums"])
         assert session["obsnums"] == [obsnum - 1, obsnum]
         assert {s["name"] for s in session["sky"]["sources"]} == names
