@@ -55,6 +55,20 @@ def configured_combinations(config: dict) -> list[tuple[int, ...]]:
     return sorted(sets)
 
 
+def combination_values(config: dict, obsnums: Iterable[int], step: str) -> dict:
+    """The ``step`` values (``grid``) a config gives the combination of ``obsnums`` itself;
+    two entries of one ObsNum set with different values are an error."""
+    nums, found = tuple(sorted({int(n) for n in obsnums})), []
+    for src in config.get("sources", {}).values():
+        for combo in src.get("combinations", []):
+            if tuple(sorted(set(combo["obsnums"]) - set(combo.get("exclude", [])))) == nums:
+                found.append(combo.get(step) or {})
+    if any(f != found[0] for f in found):
+        raise ConfigError(f"combination {combo_name(nums)}: {step} values differ between its "
+                          f"entries: {found}")  # fmt: skip
+    return dict(found[0]) if found else {}
+
+
 def check_members(name: str, infos: list) -> list[int]:
     """Banks a combination can be made for; its ObsNums must be of one kind and receiver."""
     kinds = {("map" if i.is_map else "spectrum", i.header.receiver) for i in infos}

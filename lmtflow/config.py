@@ -39,18 +39,26 @@ def _resolve(schema: dict, node: dict) -> dict:
     return node
 
 
+def _checked(schema: dict, node: dict) -> dict:
+    """:func:`_resolve`, and into a one-item ``allOf`` (a section checked, no defaults filled)."""
+    node = _resolve(schema, node)
+    return _resolve(schema, node["allOf"][0]) if len(node.get("allOf", ())) == 1 else node
+
+
 def _subschema(schema: dict, path: list) -> dict:
     node = schema
     for part in path:
-        node = _resolve(schema, node)
+        node = _checked(schema, node)
         props = node.get("properties", {})
-        if part in props:
+        if isinstance(part, int) and isinstance(node.get("items"), dict):
+            node = node["items"]
+        elif part in props:
             node = props[part]
         elif isinstance(node.get("additionalProperties"), dict):
             node = node["additionalProperties"]
         else:
             return {}
-    return _resolve(schema, node)
+    return _checked(schema, node)
 
 
 def _dotted(path) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .combination import joint_field
+from .combination import combination_values, joint_field
 from .errors import ConfigError
 from .gridding import default_cell, default_resolution
 from .io.ifproc import IfProcHeader
@@ -84,9 +84,18 @@ def combination_params(
     Gridding keeps each ObsNum's own spectrum selection (``pix_list``: bad beams stay out;
     ``rms_cut``) in per-ObsNum maps; the map holds every member's own map (a mosaic of tiles at
     different positions gets a ``center``: :func:`lmtflow.combination.joint_field`); the other
-    values are the first ObsNum's.
+    values are the first ObsNum's, under the combination's own (``combinations: [{obsnums,
+    grid}]``), which change the combination alone.
     """
     headers = sorted(headers, key=lambda h: h.obsnum)
+    values = combination_values(config, [h.obsnum for h in headers], step)
+    if values:  # the combination's own values, laid over each member's overrides
+        overrides = dict(config.get("overrides", {}))
+        for h in headers:
+            mine = dict(overrides.get(str(h.obsnum), {}))
+            mine[step] = {**mine.get(step, {}), **values}
+            overrides[str(h.obsnum)] = mine
+        config = {**config, "overrides": overrides}
     own = [step_params(config, h, bank, step) for h in headers]
     p = dict(own[0])
     if step == "grid":

@@ -108,3 +108,46 @@ def test_mosaic_preset_options(tmp_path):
     assert rest == {mosaic.CO10, mosaic.CO13_10}
     starts = [s["start_utc"] for s in cfg["sessions"]]
     assert starts == sorted(starts) and len(set(starts)) == 2  # tiles one after the other
+
+
+def _tile_headers():
+    """Headers of two tiles 120" apart in RA (from tests/test_params.py's header)."""
+    from dataclasses import replace
+
+    from tests.test_params import HEADER
+
+    east = HEADER.ra_deg + 120.0 / 3600.0 / math.cos(math.radians(HEADER.dec_deg))
+    return HEADER, replace(HEADER, obsnum=HEADER.obsnum + 2, ra_deg=east)
+
+
+def test_combination_params_of_tiles_and_its_own_grid_values():
+    """Tiles get the joint field; the combination's own grid values change it alone."""
+    from lmtflow.params import combination_params, step_params
+
+    first, second = _tile_headers()
+    nums = [first.obsnum, second.obsnum]
+    combo = {"obsnums": nums, "grid": {"resolution": 14.0}}
+    overrides = {str(first.obsnum): {"grid": {"rms_cut": 0.5}}}
+    cfg = validate_config({"sources": {"S": {"obsnums": nums, "combinations": [combo]}},
+                           "overrides": overrides})  # fmt: skip
+    p = combination_params(cfg, [second, first], 0, "grid")
+    own = step_params(cfg, first, 0, "grid")
+    assert own["resolution"] != 14.0  # a member's own grid is not changed
+    assert p["resolution"] == 14.0 and p["cell"] == pytest.approx(7.0)  # derived again
+    assert p["rms_cut"][str(first.obsnum)] == 0.5  # the members' own overrides stay
+    assert p["center"][0] == pytest.approx(0.5 * (first.ra_deg + second.ra_deg))
+    assert p["extent"] == pytest.approx(60.0 + own["extent"])
+    # one field (no center key: an existing combination's parameters are unchanged)
+    from dataclasses import replace
+
+    same = combination_params(cfg, [first, replace(first, obsnum=second.obsnum)], 0, "grid")
+    assert "center" not in same and same["extent"] == own["extent"]
+    cfg["sources"]["T"] = {"combinations": [{"obsnums": nums, "grid": {"resolution": 16.0}}]}
+    with pytest.raises(ConfigError, match="grid values differ"):
+        combination_params(cfg, [first, second], 0, "grid")
+
+
+def test_misspelt_combination_grid_key_is_named():
+    combo = {"obsnums": [1, 2], "grid": {"resolutio": 14}}
+    with pytest.raises(ConfigError, match=r"combinations\.0\.grid\.resolutio.*'resolution'"):
+        validate_config({"sources": {"S": {"obsnums": [1, 2], "combinations": [combo]}}})
