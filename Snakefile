@@ -33,6 +33,12 @@ rule all:
     default_target: True
 
 
+rule products:  # `snakemake products`: the science products only (no QA plots or pages)
+    input:
+        all_products(),
+    localrule: True
+
+
 # The run is over: do not wait ~1 s for Snakemake's idle scheduler timers (lmtflow/hooks.py).
 onsuccess:
     release_scheduler_timers()

@@ -139,3 +139,14 @@ def rsr_workflow(rsr_sim: SimulationResult, tmp_path_factory: pytest.TempPathFac
     snapshot = tmp_path_factory.mktemp("rsr_snapshot") / work.name
     shutil.copytree(work, snapshot)
     return {"tmp": tmp, "work": work, "ran": ran, "snapshot": snapshot}
+
+
+MOSAIC_TILES = 6
+
+
+@pytest.fixture(scope="session")
+def mosaic_sim(tmp_path_factory: pytest.TempPathFactory) -> SimulationResult:
+    """The ``mosaic`` preset with 6 tiles (3 x 2 maps of 60", each with its Cal; ~300 MB):
+    truth in ``mosaic_sim.truth`` (``["mosaic"]``: layout), ``project.yaml`` beside it."""
+    root = tmp_path_factory.mktemp("mosaic_sim")
+    return simulate_preset("mosaic", root / "data_lmt", seed=19, tiles=MOSAIC_TILES)

@@ -16,21 +16,7 @@ from lmtflow.errors import ConfigError
 from lmtflow.sim import mosaic, simulate_preset
 from lmtflow.targets import scan_config
 
-TILES = 6
-SEED = 19
-
-
-@pytest.fixture(scope="module")
-def mosaic_sim(tmp_path_factory):
-    """A 6-tile mosaic (3 x 2 maps of 60"), simulated through the command line."""
-    root = tmp_path_factory.mktemp("mosaic")
-    out = root / "data_lmt"
-    argv = ["simulate", "--preset", "mosaic", "--tiles", str(TILES), "--out", str(out),
-            "--seed", str(SEED)]  # fmt: skip
-    assert cli.main(argv) == 0
-    truth_dir = root / "data_lmt_truth"
-    return {"root": root, "data_lmt": out, "truth_dir": truth_dir,
-            "truth": json.loads((truth_dir / "truth.json").read_text())}  # fmt: skip
+TILES = 6  # conftest's mosaic_sim
 
 
 def test_layout_and_sources_on_tile_edges():
@@ -69,8 +55,19 @@ def test_joint_field_of_tiles_and_of_one_field():
     assert centre[0] == pytest.approx(0.0, abs=1e-9) or centre[0] == pytest.approx(360.0)
 
 
+def test_cli_simulates_a_mosaic(tmp_path, capsys):
+    out = tmp_path / "data_lmt"
+    argv = ["simulate", "--preset", "mosaic", "--tiles", "1", "--out", str(out)]
+    assert cli.main(argv) == 0
+    assert "project.yaml" in capsys.readouterr().out
+    truth = json.loads((tmp_path / "data_lmt_truth" / "truth.json").read_text())
+    assert truth["obsnums"]["Map"] == mosaic.map_obsnums(1) and truth["mosaic"]["tiles"] == 1
+    project = yaml.safe_load((tmp_path / "data_lmt_truth" / "project.yaml").read_text())
+    assert "combinations" not in project["sources"][mosaic.SOURCE_NAME]  # one map: no joint
+
+
 def test_simulated_mosaic_truth_and_project(mosaic_sim):
-    truth = mosaic_sim["truth"]
+    truth = mosaic_sim.truth
     maps = mosaic.map_obsnums(TILES)
     assert truth["obsnums"]["Map"] == maps
     assert truth["obsnums"]["Cal"] == [n - 1 for n in maps]
@@ -88,9 +85,9 @@ def test_simulated_mosaic_truth_and_project(mosaic_sim):
         positions.add((round(session["sky"]["ra_deg"], 8), round(session["sky"]["dec_deg"], 8)))
     assert len(positions) == TILES
     # the project config names every Map and their joint combination, and is a valid config
-    project = yaml.safe_load((mosaic_sim["truth_dir"] / "project.yaml").read_text())
-    assert project["data_lmt"] == str(mosaic_sim["data_lmt"])
-    config = validate_config({**project, "work_lmt": str(mosaic_sim["root"] / "work")})
+    project = yaml.safe_load((mosaic_sim.truth_dir / "project.yaml").read_text())
+    assert project["data_lmt"] == str(mosaic_sim.data_lmt)
+    config = validate_config({**project, "work_lmt": str(mosaic_sim.data_lmt.parent / "work")})
     infos, combos = scan_config(config)
     assert sorted(infos) == maps
     assert [sorted(i.obsnum for i in members) for members in combos.values()] == [maps]

@@ -62,7 +62,7 @@ def _line(k: int, x: float, span: float) -> dict[str, float]:
     """Line of source ``k`` at ``x`` arcsec east: a velocity gradient across the field, widths
     and peaks that vary so that no two sources are alike."""
     return {
-        "peak_k": 2.0 + 0.5 * (k % 4),
+        "peak_k": 4.0 + 0.5 * (k % 4),  # bright enough for a 5% peak on one tile's noise
         "vlsr_kms": VSYS + 40.0 * x / max(span, 1.0),
         "fwhm_kms": 12.0 + 4.0 * (k % 3),
     }
