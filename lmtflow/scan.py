@@ -7,6 +7,7 @@ another instrument) are reported before any job runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -58,10 +59,13 @@ class ObsInfo:
         return isinstance(self.header, RsrHeader)
 
 
-def read_obs_header(data_lmt: str | Path, obsnum: int) -> IfProcHeader:
-    """The ifproc header of ``obsnum``, with errors that name the ObsNum."""
+def read_obs_header(
+    data_lmt: str | Path, obsnum: int, read: Callable[[Path], IfProcHeader] = read_header
+) -> IfProcHeader:
+    """The ifproc header of ``obsnum``, with errors that name the ObsNum (``read``: a header
+    reader, e.g. :class:`lmtflow.header_cache.HeaderCache`'s)."""
     try:
-        header = read_header(find_ifproc(data_lmt, obsnum))
+        header = read(find_ifproc(data_lmt, obsnum))
     except ObsNumError as exc:
         rsr = sorted(Path(data_lmt).glob(f"RedshiftChassis*/RedshiftChassis*_{obsnum:06d}_*.nc"))
         if rsr:
@@ -88,7 +92,12 @@ def missing_roach_files(data_lmt: str | Path, header: IfProcHeader) -> dict[int,
     return out
 
 
-def scan_obsnum(data_lmt: str | Path, obsnum: int, missing_roach: MissingRoach = "warn") -> ObsInfo:
+def scan_obsnum(
+    data_lmt: str | Path,
+    obsnum: int,
+    missing_roach: MissingRoach = "warn",
+    read: Callable[[Path], IfProcHeader] = read_header,
+) -> ObsInfo:
     """Check a science ObsNum and its Cal ObsNum and describe them.
 
     A missing roach file is an error with ``missing_roach="fail"``; with ``"warn"`` the
@@ -97,7 +106,7 @@ def scan_obsnum(data_lmt: str | Path, obsnum: int, missing_roach: MissingRoach =
     """
     if is_rsr_obsnum(data_lmt, obsnum):
         return scan_rsr_obsnum(data_lmt, obsnum)
-    header = read_obs_header(data_lmt, obsnum)
+    header = read_obs_header(data_lmt, obsnum, read)
     if header.obspgm == "Cal":
         raise ObsNumError(
             obsnum, "is a calibration (ObsPgm 'Cal'); name the science ObsNum that uses it"
@@ -111,7 +120,7 @@ def scan_obsnum(data_lmt: str | Path, obsnum: int, missing_roach: MissingRoach =
     if header.calobsnum <= 0:
         raise ObsNumError(obsnum, "Header.IfProc.CalObsNum is missing or not set")
     try:
-        cal = read_obs_header(data_lmt, header.calobsnum)
+        cal = read_obs_header(data_lmt, header.calobsnum, read)
     except ObsNumError as exc:
         raise ObsNumError(
             obsnum, f"its calibration ObsNum {header.calobsnum} cannot be used: {exc.problem}"

@@ -42,10 +42,17 @@ def scan_config(config: Mapping[str, Any]) -> tuple[dict[int, Any], dict[str, li
     """ObsNum -> lmtflow.scan.ObsInfo of every ObsNum a validated config names, and combination
     name -> its members' infos (checked: one kind and receiver, a shared bank)."""
     from .combination import check_members, combo_name, configured_combinations, configured_obsnums
+    from .header_cache import cached_reader
+    from .io.ifproc import read_header
     from .scan import scan_obsnum
 
     missing = config["ingest"]["missing_roach"]
-    infos = {n: scan_obsnum(config["data_lmt"], n, missing) for n in configured_obsnums(config)}
+    cache = cached_reader(config.get("work_lmt"))  # large projects: headers read once
+    read = cache.read if cache is not None else read_header
+    infos = {n: scan_obsnum(config["data_lmt"], n, missing, read)
+             for n in configured_obsnums(config)}  # fmt: skip
+    if cache is not None:
+        cache.save()
     combos = {combo_name(c): [infos[n] for n in c] for c in configured_combinations(config)}
     for name, members in combos.items():
         check_members(name, members)

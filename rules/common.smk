@@ -91,14 +91,24 @@ def header_of(obsnum):
     return CAL_HEADERS[obsnum]
 
 
-def raw_files(wildcards):
-    """The raw netCDF files one ingest job reads (never written)."""
+_RAW = {}  # (obsnum, bank) -> (files, MB): looked up once per run (raw data do not change)
+
+
+def _raw(wildcards):
     from lmtflow.io.roach import find_roach_files, roach_inputs_for_bank
 
-    hdr = header_of(wildcards.obsnum)
-    boards = list(roach_inputs_for_bank(hdr.receiver, int(wildcards.bank)))
-    roach = find_roach_files(DATA, int(wildcards.obsnum), boards)
-    return [str(hdr.path)] + [str(p) for p in roach.values()]
+    key = (int(wildcards.obsnum), int(wildcards.bank))
+    if key not in _RAW:
+        hdr = header_of(key[0])
+        roach = find_roach_files(DATA, key[0], list(roach_inputs_for_bank(hdr.receiver, key[1])))
+        files = [str(hdr.path)] + [str(p) for p in roach.values()]
+        _RAW[key] = (files, sum(os.path.getsize(f) for f in files) / 1e6)
+    return _RAW[key]
+
+
+def raw_files(wildcards):
+    """The raw netCDF files one ingest job reads (never written)."""
+    return list(_raw(wildcards)[0])
 
 
 def params_file(step):
@@ -148,7 +158,7 @@ def all_products():
 
 def raw_mb(wildcards):
     """Size (MB) of the raw netCDF files of this ObsNum and bank: what cluster jobs are sized by."""
-    return sum(os.path.getsize(f) for f in raw_files(wildcards)) / 1e6
+    return _raw(wildcards)[1]
 
 
 def combo_raw_mb(wildcards):

@@ -30,7 +30,7 @@ from lmtflow.pipeline.grid import map_origin, source_shift
 from lmtflow.sim import mosaic, simulate
 from lmtflow.workflow import run_snakemake
 
-JOB = re.compile(r"^(?:local)?rule (\w+):$", re.M)
+JOB = re.compile(r"^\s*(?:local)?rule (\w+):$", re.M)
 WILDCARDS = re.compile(r"^\s+wildcards: (.*)$", re.M)
 
 
