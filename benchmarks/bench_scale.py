@@ -11,6 +11,9 @@ and measures
 * wall and CPU time per ObsNum and per spectrum (rows of the baselined SDFITS);
 * the joint grid of the combination (the single map's grid at N = 1), re-run alone in a
   fresh process: its time and peak RSS (``VmHWM``);
+* with ``--cluster N``: the project through profiles/slurm on the private single-node SLURM
+  cluster of tests/slurm_cluster.py (root): cluster jobs (one per ObsNum: rule groups) and the
+  controller's CPU and wall;
 * at the largest size, dry runs: the unchanged project, one more tile (its chain and the
   combination only?) and an edit of the combination's own grid values.
 
@@ -19,6 +22,7 @@ load average (the machine may be shared: run it with ``nice``).
 
     nice python benchmarks/bench_scale.py --dir /tmp/bench_scale            # 1, 8, 64
     nice python benchmarks/bench_scale.py --sizes 1 2 --dir /tmp/b --quick  # smoke run
+    nice python benchmarks/bench_scale.py --cluster 8 --dir /tmp/bench_scale  # SLURM (root)
 """
 
 from __future__ import annotations
@@ -79,7 +83,9 @@ def grid_alone(base: list[str], params: Path, scratch: Path) -> dict:
 # -- a Snakemake run, watched ---------------------------------------------------------------
 
 
-def snakemake(config: Path, target: str, cores: int, extra: list[str] = ()) -> dict:
+def snakemake(
+    config: Path, target: str, cores: int, extra: list[str] = (), env: dict | None = None
+) -> dict:
     """Run Snakemake; wall, start-to-first-job, controller and total CPU, jobs, output."""
     import psutil
 
@@ -88,7 +94,7 @@ def snakemake(config: Path, target: str, cores: int, extra: list[str] = ()) -> d
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            cwd=config.parent)  # fmt: skip
+                            cwd=config.parent, env=env)  # fmt: skip
     ps, state, lines, controller = psutil.Process(proc.pid), {}, [], 0.0
 
     def read() -> None:  # the output, and when the first job starts
@@ -211,6 +217,55 @@ def bench_size(base: Path, tiles: int, args) -> dict:
     return out
 
 
+# -- the cluster path -----------------------------------------------------------------------
+
+
+SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: .*/((?:group|rule)_[^/]+)/")
+
+
+def cluster_profile(root: Path, partition: str) -> Path:
+    """profiles/slurm with the private cluster's site settings (as tests/test_slurm.py)."""
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    profile["default-resources"] = {"slurm_partition": partition, "runtime": 30, "mem_mb": 500}
+    profile.update({"slurm-no-account": True, "slurm-status-command": "squeue",
+                    "slurm-init-seconds-before-status-checks": 2, "latency-wait": 10,
+                    "retries": 0})  # fmt: skip
+    (root / "profile").mkdir(parents=True, exist_ok=True)
+    (root / "profile" / "config.yaml").write_text(yaml.safe_dump(profile))
+    return root / "profile"
+
+
+def bench_cluster(base: Path, tiles: int, args) -> dict:
+    """The project of ``tiles`` through profiles/slurm on the private single-node cluster of
+    tests/slurm_cluster.py: SLURM jobs, controller CPU and wall."""
+    sys.path.insert(0, str(ROOT))
+    from lmtflow.sim.mosaic import map_obsnums
+    from tests.slurm_cluster import missing_requirements, start_cluster
+
+    reason = missing_requirements()
+    if reason:
+        raise SystemExit(f"no SLURM cluster here: {reason}")
+    root = base / f"tiles{tiles}"
+    simulated(root, tiles, args.seed)
+    config = write_config(root, map_obsnums(tiles), name="cluster.yaml")
+    cfg = yaml.safe_load(config.read_text())
+    cfg["work_lmt"] = str(root / "work_slurm")
+    config.write_text(yaml.safe_dump(cfg))
+    shutil.rmtree(root / "work_slurm", ignore_errors=True)
+    cluster = start_cluster()
+    try:
+        profile = cluster_profile(root, cluster.partition)
+        run = snakemake(config, args.target, args.cores, ["--profile", str(profile)],
+                        env=cluster.env())  # fmt: skip
+    finally:
+        cluster.stop()
+    names = [name for _, name in SUBMITTED.findall(run["text"])]
+    return {"tiles": tiles, "wall": run["wall"], "first_job": run["first_job"],
+            "controller_cpu": run["controller_cpu"], "rule_jobs": run["jobs"],
+            "cluster_jobs": len(names),
+            "grouped": sum(n.startswith("group_") for n in names)}  # fmt: skip
+
+
 # -- report ---------------------------------------------------------------------------------
 
 
@@ -274,9 +329,20 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=64)
     ap.add_argument("--quick", action="store_true", help="no dry runs at the largest size")
     ap.add_argument("--json", type=Path, help="write the numbers here too")
+    ap.add_argument("--cluster", type=int, metavar="N",
+                    help="instead: N tiles through profiles/slurm on a private SLURM cluster")
     args = ap.parse_args()
     if args.grid_child:
         _grid_child(json.loads(args.grid_child))
+        return
+    if args.cluster:
+        r = bench_cluster(args.dir.resolve(), args.cluster, args)
+        print(f"SLURM (private single-node cluster), N={r['tiles']} tiles, target "
+              f"'{args.target}': {r['cluster_jobs']} cluster jobs ({r['grouped']} grouped per "
+              f"ObsNum) for {r['rule_jobs']} rule jobs; wall {r['wall']:.0f} s, first "
+              f"submission at {r['first_job']:.1f} s; controller CPU {r['controller_cpu']:.1f} s "
+              f"({r['controller_cpu'] / max(r['cluster_jobs'], 1):.2f} s per cluster job); load "
+              f"average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")  # fmt: skip
         return
     args.sizes = sorted(set(args.sizes))
     results = []

@@ -156,3 +156,32 @@ def test_resources_grow_with_data_and_attempt() -> None:
         )
     with pytest.raises(KeyError, match="no resource sizing"):
         resources.mem_mb("nosuchstep", 1)
+
+
+@pytest.mark.slow
+def test_mosaic_on_slurm_one_job_per_obsnum(slurm, tmp_path: Path) -> None:
+    """A small mosaic project (issue 19) through profiles/slurm: each tile's Cal and Map steps
+    run as one cluster job each, the joint grid as one more; nothing else is submitted."""
+    from lmtflow.sim import mosaic, simulate_preset
+
+    sim = simulate_preset("mosaic", tmp_path / "data_lmt", seed=3, tiles=2)
+    maps = mosaic.map_obsnums(2)
+    config = tmp_path / "project.yaml"
+    config.write_text(yaml.safe_dump(mosaic.mosaic_project(maps, sim.data_lmt, tmp_path / "work")))
+    profile = _test_profile(tmp_path, slurm)
+    cmd = snakemake_command(sim.data_lmt, tmp_path / "work", [], directory=tmp_path,
+                            configfile=config, targets=["products"],
+                            extra_args=["--profile", str(profile)])  # fmt: skip
+    proc = subprocess.run(cmd, env=slurm.env(), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:] + "\n" + slurm.logs()
+    names = sorted(name for _, name in SUBMITTED.findall(proc.stderr))
+    expected = [f"group_obs{n}_ingest_tsys" for n in (m - 1 for m in maps)]
+    assert [n for n in names if n.endswith("_ingest_tsys")] == expected, names
+    chains = [n for n in names if n.startswith("group_obs") and not n.endswith("_ingest_tsys")]
+    assert sorted(n.split("_")[1] for n in chains) == [f"obs{m}" for m in maps], names
+    assert [n for n in names if not n.startswith("group_")] == ["rule_grid_combination"], names
+    assert len(names) == 2 * len(maps) + 1
+    cube = next((tmp_path / "work").glob(f"*/{maps[0]}_{maps[1]}/*__0.fits"))
+    assert fits.getheader(cube)["NAXIS1"] > fits.getheader(
+        next((tmp_path / "work").glob(f"*/{maps[0]}/srdp/*__0.fits"))
+    )["NAXIS1"]  # the joint cube holds both tiles
