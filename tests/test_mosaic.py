@@ -148,3 +148,33 @@ def test_misspelt_combination_grid_key_is_named():
     combo = {"obsnums": [1, 2], "grid": {"resolutio": 14}}
     with pytest.raises(ConfigError, match=r"combinations\.0\.grid\.resolutio.*'resolution'"):
         validate_config({"sources": {"S": {"obsnums": [1, 2], "combinations": [combo]}}})
+
+
+def test_header_cache_reuses_and_rereads(mosaic_sim, tmp_path, monkeypatch):
+    """Each Snakemake start reads the headers from the work-tree cache while the ifproc files
+    are unchanged, and reads a file again when its size or time changes."""
+    import os
+    import shutil
+
+    from lmtflow import header_cache
+    from lmtflow.io.ifproc import read_header
+
+    src = next((mosaic_sim.data_lmt / "ifproc").glob("*.nc"))
+    raw = tmp_path / src.name
+    shutil.copy(src, raw)
+    first = header_cache.HeaderCache(tmp_path / "work")
+    assert first.read(raw) == read_header(raw)
+    first.save()
+    assert (tmp_path / "work" / header_cache.CACHE_FILE).exists()
+
+    def no_read(path):
+        raise AssertionError(f"{path} read again")
+
+    monkeypatch.setattr(header_cache, "read_header", no_read)
+    assert header_cache.HeaderCache(tmp_path / "work").read(raw) == read_header(raw)
+    os.utime(raw, ns=(1, 1))  # the file changed: read again (and not from the cache)
+    with pytest.raises(AssertionError, match="read again"):
+        header_cache.HeaderCache(tmp_path / "work").read(raw)
+    (tmp_path / "work" / header_cache.CACHE_FILE).write_text("{not json")
+    monkeypatch.setattr(header_cache, "read_header", read_header)
+    assert header_cache.HeaderCache(tmp_path / "work").read(raw).obsnum > 0  # damaged: re-read
