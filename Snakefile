@@ -7,7 +7,9 @@
 
 import os
 
-from lmtflow.hooks import release_scheduler_timers
+from lmtflow.hooks import one_reevaluation_timer, release_scheduler_timers
+
+one_reevaluation_timer()  # survey-size projects: scheduler passes linear in the jobs
 
 
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
