@@ -38,3 +38,25 @@ def test_the_snakefile_calls_it_on_success_and_on_error() -> None:
     for hook in ("onsuccess:", "onerror:"):
         body = text.split(hook, 1)[1].split("\n\n", 1)[0]
         assert "release_scheduler_timers()" in body, hook
+
+
+def test_scheduler_keeps_one_reevaluation_timer() -> None:
+    """Passes of Snakemake's scheduler no longer start a timer each (one chain per finished
+    job): one timer is pending at a time, it wakes the scheduler, and it is cancelled at the end."""
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    from lmtflow.hooks import one_reevaluation_timer
+
+    assert one_reevaluation_timer() and one_reevaluation_timer()  # idempotent
+    scheduler = type("Scheduler", (), {})()
+    scheduler._open_jobs = threading.Semaphore(0)
+    for _ in range(5):  # five passes in a row
+        JobScheduler._schedule_reevalutation(scheduler, 0.2)
+    assert sum(t.is_alive() for t in threading.enumerate()
+               if isinstance(t, threading.Timer) and t.args == (scheduler,)) == 1  # fmt: skip
+    assert scheduler._open_jobs.acquire(timeout=5.0)  # the timer woke the scheduler once
+    assert not scheduler._open_jobs.acquire(timeout=0.5)
+    JobScheduler._schedule_reevalutation(scheduler, 60.0)  # a new one after it fired
+    assert release_scheduler_timers() >= 1
+    scheduler._lmtflow_timer.join(timeout=5.0)
+    assert not scheduler._lmtflow_timer.is_alive()
