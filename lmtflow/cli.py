@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from lmtflow.commands import COMMANDS
 from lmtflow.errors import LmtflowError
 
 
@@ -79,6 +80,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_simulate, _add_demo]
+_SUBCOMMANDS += COMMANDS  # info, project, run, status (lmtflow/commands/)
 
 
 def build_parser() -> argparse.ArgumentParser:
