@@ -33,6 +33,12 @@ rule all:
     default_target: True
 
 
+# The science-ready products only (no QA plots, pages or archives): lmtflow run --target science
+rule science:
+    input:
+        all_products(),
+
+
 # The run is over: do not wait ~1 s for Snakemake's idle scheduler timers (lmtflow/hooks.py).
 onsuccess:
     release_scheduler_timers()

@@ -19,6 +19,10 @@ try:
 except LmtflowError as exc:
     sys.stderr.write(f"lmtflow: {exc}\n")
     raise SystemExit(1)
+if not OBS:  # nothing to do is said out loud: how to name ObsNums, what $DATA_LMT holds
+    from lmtflow.runconfig import nothing_to_do
+
+    sys.stderr.write(nothing_to_do(config) + "\n")
 for _info in OBS.values():
     for _warning in _info.warnings:
         sys.stderr.write(f"lmtflow: warning: {_warning}\n")
