@@ -101,8 +101,10 @@ def main() -> None:
             t = time.perf_counter()
             inv = read_inventory(data)
             best = min(best, time.perf_counter() - t)
-        print(f"read_inventory: {len(inv.entries)} ObsNums, {len(inv.unreadable)} unreadable, "
-              f"best of {args.repeat}: {best:.2f} s ({1e3 * best / args.n:.2f} ms per ObsNum)")
+        print(
+            f"read_inventory: {len(inv.entries)} ObsNums, {len(inv.unreadable)} unreadable, "
+            f"best of {args.repeat}: {best:.2f} s ({1e3 * best / args.n:.2f} ms per ObsNum)"
+        )
         t = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "lmtflow.cli", "info", str(data)],
                               capture_output=True, text=True, check=True)  # fmt: skip
@@ -110,8 +112,10 @@ def main() -> None:
         lines = proc.stdout.count("\n")
         print(f"lmtflow info (fresh process): {wall:.2f} s, {lines} lines of output")
         scaled = wall * 2000 / args.n
-        print(f"target 2,000 ObsNums < 10 s: {'ok' if scaled < 10 else 'MISS'} "
-              f"({scaled:.1f} s for 2,000)")
+        print(
+            f"target 2,000 ObsNums < 10 s: {'ok' if scaled < 10 else 'MISS'} "
+            f"({scaled:.1f} s for 2,000)"
+        )
     finally:
         if not args.dir:
             shutil.rmtree(root, ignore_errors=True)

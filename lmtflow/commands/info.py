@@ -24,8 +24,19 @@ def row(e: ObsEntry) -> tuple[str, ...]:
     """The cells of one ObsNum's line."""
     tint = "-" if math.isnan(e.tint_s) else f"{e.tint_s:.1f}"
     cal = str(e.calobsnum) if e.calobsnum > 0 else "-"
-    return (e.date.replace("T", " "), str(e.obsnum), e.source, e.receiver, e.mode, cal, tint,
-            _freqs(e.rest_ghz), _freqs(e.sky_ghz), ",".join(map(str, e.banks)), e.project)
+    return (
+        e.date.replace("T", " "),
+        str(e.obsnum),
+        e.source,
+        e.receiver,
+        e.mode,
+        cal,
+        tint,
+        _freqs(e.rest_ghz),
+        _freqs(e.sky_ghz),
+        ",".join(map(str, e.banks)),
+        e.project,
+    )
 
 
 def write_table(entries: Sequence[ObsEntry], out: TextIO = sys.stdout) -> None:

@@ -188,21 +188,42 @@ def add(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="*", metavar="CONFIG|OBSNUM",
                    help="config files (YAML) and ObsNums")  # fmt: skip
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="a config value: grid.resolution=14 (a step default, or the attempt's "
-                   "with --attempt), 79448.baseline.b_order=1 (one ObsNum), threads=4")
-    p.add_argument("--attempt", metavar="NAME",
-                   help="run this attempt only (from the config, or defined by --set)")
-    p.add_argument("--target", choices=sorted(TARGETS), default="all",
-                   help="all: products, QA plots and pages (default); science: the "
-                   "science-ready products only")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config value: grid.resolution=14 (a step default, or the attempt's "
+        "with --attempt), 79448.baseline.b_order=1 (one ObsNum), threads=4",
+    )
+    p.add_argument(
+        "--attempt",
+        metavar="NAME",
+        help="run this attempt only (from the config, or defined by --set)",
+    )
+    p.add_argument(
+        "--target",
+        choices=sorted(TARGETS),
+        default="all",
+        help="all: products, QA plots and pages (default); science: the "
+        "science-ready products only",
+    )
     p.add_argument("--profile", metavar="local|slurm|PATH", help="a Snakemake profile")
     p.add_argument("--cores", type=int, help="cores for local jobs (default: all)")
     p.add_argument("-n", "--dry-run", action="store_true", help="show what would run")
-    p.add_argument("-k", "--keep-going", action="store_true",
-                   help="go on with independent jobs after a failure")
-    p.add_argument("--report", nargs="?", const="", metavar="ZIP",
-                   help="then write Snakemake's report (default <work_lmt>/report.zip)")
+    p.add_argument(
+        "-k",
+        "--keep-going",
+        action="store_true",
+        help="go on with independent jobs after a failure",
+    )
+    p.add_argument(
+        "--report",
+        nargs="?",
+        const="",
+        metavar="ZIP",
+        help="then write Snakemake's report (default <work_lmt>/report.zip)",
+    )
     p.add_argument("--data-lmt", help="raw tree (overrides the config and $DATA_LMT)")
     p.add_argument("--work-lmt", help="work tree (overrides the config and $WORK_LMT)")
     p.add_argument("--workdir", help="Snakemake's directory (.snakemake/; default the work tree)")

@@ -180,8 +180,13 @@ def add(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="*", metavar="CONFIG|OBSNUM",
                    help="config files (YAML) and ObsNums, as for lmtflow run")  # fmt: skip
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="a config value, as for lmtflow run (what would it change?)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config value, as for lmtflow run (what would it change?)",
+    )
     p.add_argument("--target", choices=["all", "science"], default="all")
     p.add_argument("--data-lmt", help="raw tree (overrides the config and $DATA_LMT)")
     p.add_argument("--work-lmt", help="work tree (overrides the config and $WORK_LMT)")
