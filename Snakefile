@@ -13,6 +13,9 @@ from lmtflow.hooks import release_scheduler_timers
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
+report: "report/workflow.rst"  # snakemake --report report.zip: QA plots and SRDP per ObsNum
+
+
 include: "rules/common.smk"
 include: "rules/params.smk"
 include: "rules/ingest.smk"

@@ -242,6 +242,32 @@ def qa_plot_paths(plots, **fields):
     return {p.name: work(layout.QA_PLOT, plot=p.name, **fields) for p in plots}
 
 
+# --- Snakemake's own report (snakemake --report report.zip): QA plots and SRDP per ObsNum
+
+
+REPORT_DIR = os.path.join(workflow.basedir, "report")
+
+
+def reported(path, caption, subcategory, combo=False, **labels):
+    """``path`` marked for the report, in the category of its ObsNum or combination."""
+    where = "combination {combo}{attempt}" if combo else "ObsNum {obsnum}{attempt}"
+    return report(path, caption=os.path.join(REPORT_DIR, caption), category=where,
+                  subcategory=subcategory, labels=labels or None)  # fmt: skip
+
+
+def reported_plots(plots, combo=False):
+    """QA plot outputs (as qa_plot_paths/combo_plot_paths) marked for the report."""
+    paths = combo_plot_paths(plots) if combo else qa_plot_paths(plots)
+    return {p.name: reported(paths[p.name], "qa_plot.rst", "QA plots, bank {bank}", combo,
+                             plot=p.name, shows=p.caption) for p in plots}  # fmt: skip
+
+
+def reported_srdp(pattern, combo=False):
+    """An SRDP output marked for the report."""
+    return reported(work(pattern), "srdp.rst", "science-ready products", combo,
+                    file=os.path.basename(pattern).replace("{", "").replace("}", ""))  # fmt: skip
+
+
 def qa_plane_paths(pattern, **fields):
     return {f"plane_{n}": work(pattern, plane=n, **fields) for n in QA_PLANES}
 
