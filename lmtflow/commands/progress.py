@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -23,7 +23,9 @@ _FINISHED = re.compile(r"Finished jobid: (\d+) \(Rule: (\w+)\)")
 _PROGRESS = re.compile(r"^(\d+) of (\d+) steps \(\S+\) done")
 _ERROR = re.compile(r"^Error in rule (\w+):$")
 _LOG = re.compile(r"^\s+log: (.+?)(?: \(check log file\(s\) for error details\))?$")
-_GROUP_JOB = re.compile(r"^\s+jobs?: .*")
+_JOB_FIELD = re.compile(r"^\s+(?:resources|wildcards|reason|jobid|benchmark|threads): |"
+                        r"^Finished jobid|^Execute \d+ jobs")
+_STAMP = re.compile(r"^\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\]$")
 
 
 @dataclass
@@ -32,6 +34,8 @@ class Failure:
 
     rule: str
     logs: list[str] = field(default_factory=list)
+    output: list[str] = field(default_factory=list)
+    """What the job printed before Snakemake reported the error (its traceback)."""
 
 
 @dataclass
@@ -47,10 +51,18 @@ class RunLog:
     log_file: str | None = None
     _rule: str | None = None
     _error: Failure | None = None
+    _recent: deque = field(default_factory=lambda: deque(maxlen=80))
+
+    def _job_output(self) -> list[str]:
+        """The lines since the last job record: a failed job's own output (traceback)."""
+        lines = list(self._recent)
+        start = max((i + 1 for i, t in enumerate(lines) if _JOB_FIELD.match(t)), default=0)
+        return [t for t in lines[start:] if not _STAMP.match(t)]
 
     def feed(self, line: str) -> bool:
         """Read one log line; True if the progress changed (worth redrawing)."""
         text = line.rstrip("\n")
+        self._recent.append(text)
         if m := _TOTAL.match(text):
             if self.total is None:
                 self.total = int(m.group(1))
@@ -59,7 +71,7 @@ class RunLog:
             self._rule, self._error = m.group(1), None
             return False
         if m := _ERROR.match(text):
-            self._error = Failure(m.group(1))
+            self._error = Failure(m.group(1), output=self._job_output()[:-1])
             self.failures.append(self._error)
             self._rule = None
             return False

@@ -86,6 +86,9 @@ def follow(cmd: list[str], log_path: Path, verbose: bool) -> tuple[int, RunLog]:
 def report_failure(log: RunLog, log_path: Path) -> None:
     for failure in log.failures or []:
         print(f"lmtflow run: rule {failure.rule} failed", file=sys.stderr)
+        if failure.output:  # the job's own words (a script's traceback goes to Snakemake)
+            shown = "\n".join("    " + t for t in failure.output[-LOG_TAIL:])
+            print(f"  its output (last {LOG_TAIL} lines):\n{shown}", file=sys.stderr)
         for name in failure.logs:
             print(f"  log {name} (last {LOG_TAIL} lines):\n{tail(Path(name))}", file=sys.stderr)
     if not log.failures:
