@@ -23,8 +23,10 @@ _FINISHED = re.compile(r"Finished jobid: (\d+) \(Rule: (\w+)\)")
 _PROGRESS = re.compile(r"^(\d+) of (\d+) steps \(\S+\) done")
 _ERROR = re.compile(r"^Error in rule (\w+):$")
 _LOG = re.compile(r"^\s+log: (.+?)(?: \(check log file\(s\) for error details\))?$")
-_JOB_FIELD = re.compile(r"^\s+(?:resources|wildcards|reason|jobid|benchmark|threads): |"
-                        r"^Finished jobid|^Execute \d+ jobs")
+_JOB_FIELD = re.compile(
+    r"^\s+(?:resources|wildcards|reason|jobid|benchmark|threads): |"
+    r"^Finished jobid|^Execute \d+ jobs"
+)
 _STAMP = re.compile(r"^\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\]$")
 
 

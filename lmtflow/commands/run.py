@@ -180,6 +180,20 @@ def make_report(cmd: list[str], path: Path) -> int:
     return 0
 
 
+def add_config_arguments(p: argparse.ArgumentParser, set_help: str) -> None:
+    """What ``lmtflow run`` and ``lmtflow status`` both take: configs, ObsNums, values,
+    the target, the trees and Snakemake's directory."""
+    p.add_argument("inputs", nargs="*", metavar="CONFIG|OBSNUM",
+                   help="config files (YAML) and ObsNums")  # fmt: skip
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
+    p.add_argument("--target", choices=sorted(TARGETS), default="all",
+                   help="all: products, QA plots and pages (default); science: the "
+                   "science-ready products only")  # fmt: skip
+    p.add_argument("--data-lmt", help="raw tree (overrides the config and $DATA_LMT)")
+    p.add_argument("--work-lmt", help="work tree (overrides the config and $WORK_LMT)")
+    p.add_argument("--workdir", help="Snakemake's directory (.snakemake/; default the work tree)")
+
+
 def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run",
@@ -189,27 +203,15 @@ def add(sub: argparse._SubParsersAction) -> None:
         "and list the products with their rms and rms/radiometer. Snakemake's state goes in "
         "the work tree (or --workdir).",
     )
-    p.add_argument("inputs", nargs="*", metavar="CONFIG|OBSNUM",
-                   help="config files (YAML) and ObsNums")  # fmt: skip
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a config value: grid.resolution=14 (a step default, or the attempt's "
-        "with --attempt), 79448.baseline.b_order=1 (one ObsNum), threads=4",
+    add_config_arguments(
+        p,
+        "a config value: grid.resolution=14 (a step default, or the "
+        "attempt's with --attempt), 79448.baseline.b_order=1 (one ObsNum)",
     )
     p.add_argument(
         "--attempt",
         metavar="NAME",
         help="run this attempt only (from the config, or defined by --set)",
-    )
-    p.add_argument(
-        "--target",
-        choices=sorted(TARGETS),
-        default="all",
-        help="all: products, QA plots and pages (default); science: the "
-        "science-ready products only",
     )
     p.add_argument("--profile", metavar="local|slurm|PATH", help="a Snakemake profile")
     p.add_argument("--cores", type=int, help="cores for local jobs (default: all)")
@@ -227,8 +229,5 @@ def add(sub: argparse._SubParsersAction) -> None:
         metavar="ZIP",
         help="then write Snakemake's report (default <work_lmt>/report.zip)",
     )
-    p.add_argument("--data-lmt", help="raw tree (overrides the config and $DATA_LMT)")
-    p.add_argument("--work-lmt", help="work tree (overrides the config and $WORK_LMT)")
-    p.add_argument("--workdir", help="Snakemake's directory (.snakemake/; default the work tree)")
     p.add_argument("-v", "--verbose", action="store_true", help="show Snakemake's log")
     p.set_defaults(func=_cmd)

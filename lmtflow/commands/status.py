@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .run import add_config_arguments
 from .summary import format_table
 
 _BANK = re.compile(r"__(\d)(?:\.|$)")
@@ -178,18 +179,6 @@ def add(sub: argparse._SubParsersAction) -> None:
         "combination and attempt: complete; out of date, and why (a parameter changed, an "
         "input is newer, the code changed); missing.",
     )
-    p.add_argument("inputs", nargs="*", metavar="CONFIG|OBSNUM",
-                   help="config files (YAML) and ObsNums, as for lmtflow run")  # fmt: skip
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a config value, as for lmtflow run (what would it change?)",
-    )
-    p.add_argument("--target", choices=["all", "science"], default="all")
-    p.add_argument("--data-lmt", help="raw tree (overrides the config and $DATA_LMT)")
-    p.add_argument("--work-lmt", help="work tree (overrides the config and $WORK_LMT)")
-    p.add_argument("--workdir", help="Snakemake's directory, if lmtflow run was given one")
+    add_config_arguments(p, "a config value, as for lmtflow run: what would it re-run?")
     p.add_argument("--json", action="store_true", help="JSON instead of the table")
     p.set_defaults(func=_cmd)
