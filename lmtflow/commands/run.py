@@ -57,8 +57,11 @@ def snakemake_args(args: argparse.Namespace) -> list[str]:
     return extra
 
 
-def follow(cmd: list[str], log_path: Path, verbose: bool) -> tuple[int, RunLog]:
-    """Run ``cmd``, draw progress from its log (or echo it), keep the whole log in a file."""
+def follow(
+    cmd: list[str], log_path: Path, verbose: bool, quiet: bool = False
+) -> tuple[int, RunLog]:
+    """Run ``cmd``, draw progress from its log (or echo it; ``quiet``: neither, as for a dry
+    run), keep the whole log in a file."""
     log, bar = RunLog(), ProgressBar()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as keep:
@@ -71,7 +74,7 @@ def follow(cmd: list[str], log_path: Path, verbose: bool) -> tuple[int, RunLog]:
                 changed = log.feed(line)
                 if verbose:
                     sys.stderr.write(line)
-                elif changed:
+                elif changed and not quiet:
                     bar.update(log)
         except KeyboardInterrupt:  # Snakemake got the same SIGINT: let it stop its jobs
             sys.stderr.write("\nlmtflow run: interrupted; waiting for Snakemake to stop\n")
@@ -132,7 +135,7 @@ def _cmd(args: argparse.Namespace) -> int:
                             extra_args=snakemake_args(args))  # fmt: skip
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = run.work_lmt / ".lmtflow" / "logs" / f"run-{stamp}.log"
-    rc, log = follow(cmd, log_path, args.verbose)
+    rc, log = follow(cmd, log_path, args.verbose, quiet=args.dry_run)
     if rc != 0:
         report_failure(log, log_path)
         return 1
