@@ -16,5 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-python3 -m pip install --quiet --upgrade pip
-python3 -m pip install --quiet -e ".[test]"
+# pip installs into the interpreter that the README's `python -m pytest` runs (python, else python3)
+py=$(command -v python || command -v python3)
+"$py" -m pip install --quiet --upgrade pip
+"$py" -m pip install --quiet -e ".[test]"
