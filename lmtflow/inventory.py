@@ -120,11 +120,29 @@ def _rsr_entry(data_lmt: Path, obsnum: int, files: list[Path]) -> ObsEntry:
 
     h = read_rsr_header(data_lmt, obsnum)
     m = RSR_NAME.match(h.path.name)
+    date, tint = _rsr_time(h.path)
     return ObsEntry(
-        obsnum=h.obsnum, date=m.group(2) if m else "", source=h.source, receiver="RSR",
-        mode=h.obspgm, calobsnum=h.calobsnum, tint_s=float("nan"), rest_ghz=(), sky_ghz=(),
-        banks=(0,), project=h.project_id, path=str(h.path),
+        obsnum=h.obsnum, date=date or (m.group(2) if m else ""), source=h.source,
+        receiver="RSR", mode=h.obspgm, calobsnum=h.calobsnum, tint_s=tint, rest_ghz=(),
+        sky_ghz=(), banks=(0,), project=h.project_id, path=str(h.path),
     )  # fmt: skip
+
+
+def _rsr_time(path: Path) -> tuple[str, float]:
+    """UTC start (first Data.Sky.Time) and Header.Dcs.IntegrationTime of a chassis file;
+    ("", NaN) where the file does not say (the listing then shows the file name's date)."""
+    from .io.nc3 import Nc3File
+
+    try:
+        with Nc3File.open(path) as nc:
+            _, first = nc.rows("Data.Sky.Time", 0, 1)
+            tint = float(nc.fixed()["Header.Dcs.IntegrationTime"])
+        start = float(first[0])
+    except Exception:  # noqa: BLE001 - optional values: HDF5 files, missing variables
+        return "", float("nan")
+    if not start > 0:
+        return "", tint
+    return dt.datetime.fromtimestamp(start, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"), tint
 
 
 def read_inventory(data_lmt: str | Path, obsnums: Iterable[int] | None = None) -> Inventory:

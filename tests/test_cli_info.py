@@ -175,3 +175,18 @@ def test_project_init_leaves_out_what_cannot_run(small_sim, tmp_path):
     assert doc["sources"] == {}
     assert "# Left out" in proc.stdout and "79448 (IRC+10216, Map): its calibration ObsNum" \
         in proc.stdout  # fmt: skip
+
+
+def test_info_and_project_init_of_rsr(rsr_sim):
+    doc = info_json(str(rsr_sim.data_lmt))
+    got = {e["obsnum"]: e for e in doc["obsnums"]}
+    assert sorted(got) == sorted(n for ns in rsr_sim.obsnums.values() for n in ns)
+    for role, nums in rsr_sim.obsnums.items():
+        assert all(got[n]["mode"] == role and got[n]["receiver"] == "RSR" for n in nums)
+    assert got[33551]["calobsnum"] == 33550 and got[33553]["calobsnum"] == 33552
+    assert got[33551]["date"].startswith("2015-01-22T") and got[33551]["tint_s"] > 0
+    proc = lmtflow("project", "init", "2015-ARSR-SIM", "--data-lmt", str(rsr_sim.data_lmt),
+                   "-o", "-")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    source = yaml.safe_load(proc.stdout)["sources"]["I10565"]
+    assert source == {"obsnums": [33551, 33553], "combinations": [{"obsnums": [33551, 33553]}]}
