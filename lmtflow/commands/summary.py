@@ -6,9 +6,10 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..targets import Product
+if TYPE_CHECKING:  # lmtflow --help stays fast: targets imports the parameter machinery
+    from ..targets import Product
 
 
 def _rel(path: Path, root: Path) -> str:
