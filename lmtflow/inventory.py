@@ -221,3 +221,37 @@ def select(
             continue
         out.append(e)
     return out
+
+
+COLUMNS = ("date (UTC)", "ObsNum", "source", "receiver", "mode", "CalObsNum", "tint(s)",
+           "rest(GHz)", "sky(GHz)", "banks", "ProjectId")  # fmt: skip
+
+
+def _freqs(values: tuple[float, ...]) -> str:
+    return "/".join(f"{v:.4f}" for v in values) or "-"
+
+
+def row(e: ObsEntry) -> tuple[str, ...]:
+    """The cells of one ObsNum's line of the listing."""
+    tint = "-" if math.isnan(e.tint_s) else f"{e.tint_s:.1f}"
+    cal = str(e.calobsnum) if e.calobsnum > 0 else "-"
+    return (
+        e.date.replace("T", " "),
+        str(e.obsnum),
+        e.source,
+        e.receiver,
+        e.mode,
+        cal,
+        tint,
+        _freqs(e.rest_ghz),
+        _freqs(e.sky_ghz),
+        ",".join(map(str, e.banks)),
+        e.project,
+    )
+
+
+def table_lines(entries: Iterable[ObsEntry]) -> list[str]:
+    """The listing as aligned lines, a header line first (``lmtflow info``)."""
+    rows = [COLUMNS, *(row(e) for e in entries)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]

@@ -9,7 +9,6 @@ The merged file is what Snakemake gets (``--configfile``), so ``lmtflow run`` an
 from __future__ import annotations
 
 import copy
-import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -156,7 +155,7 @@ def build_run_config(
 def nothing_to_do(config: dict[str, Any], limit: int = 12) -> str:
     """What a run whose config names no ObsNum says: nothing to reduce, how to name ObsNums,
     and what the raw tree holds (its science ObsNums from the headers, the last ``limit``)."""
-    from .inventory import SCIENCE_MODES, read_inventory
+    from .inventory import SCIENCE_MODES, read_inventory, table_lines
 
     data_lmt = Path(config.get("data_lmt") or os.environ.get("DATA_LMT") or "data_lmt")
     lines = [
@@ -176,11 +175,7 @@ def nothing_to_do(config: dict[str, Any], limit: int = 12) -> str:
     lines.append(f"$DATA_LMT ({data_lmt}) holds {len(inv.entries)} ObsNums, {len(science)} of "
                  f"them science (Map, Ps, Bs){'; the last:' if science else '.'}")  # fmt: skip
     if science:
-        from .commands.info import write_table
-
-        out = io.StringIO()
-        write_table(science[-limit:], out)
-        lines += ["  " + line for line in out.getvalue().splitlines()]
+        lines += ["  " + line for line in table_lines(science[-limit:])]
     if inv.unreadable:
         lines.append(f"{len(inv.unreadable)} raw file(s) cannot be read: lmtflow info lists them.")
     lines.append(f"lmtflow info {data_lmt} lists every ObsNum (filters: --source, --project, "

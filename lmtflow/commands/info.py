@@ -4,47 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from ..inventory import Inventory, ObsEntry, read_inventory, select
-
-COLUMNS = ("date (UTC)", "ObsNum", "source", "receiver", "mode", "CalObsNum", "tint(s)",
-           "rest(GHz)", "sky(GHz)", "banks", "ProjectId")  # fmt: skip
-
-
-def _freqs(values: Sequence[float]) -> str:
-    return "/".join(f"{v:.4f}" for v in values) or "-"
-
-
-def row(e: ObsEntry) -> tuple[str, ...]:
-    """The cells of one ObsNum's line."""
-    tint = "-" if math.isnan(e.tint_s) else f"{e.tint_s:.1f}"
-    cal = str(e.calobsnum) if e.calobsnum > 0 else "-"
-    return (
-        e.date.replace("T", " "),
-        str(e.obsnum),
-        e.source,
-        e.receiver,
-        e.mode,
-        cal,
-        tint,
-        _freqs(e.rest_ghz),
-        _freqs(e.sky_ghz),
-        ",".join(map(str, e.banks)),
-        e.project,
-    )
+from ..inventory import Inventory, ObsEntry, read_inventory, select, table_lines
 
 
 def write_table(entries: Sequence[ObsEntry], out: TextIO = sys.stdout) -> None:
     """Aligned columns, a header line first."""
-    rows = [COLUMNS, *(row(e) for e in entries)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
-    for r in rows:
-        out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
+    out.writelines(line + "\n" for line in table_lines(entries))
 
 
 def write_unreadable(inv: Inventory, out: TextIO) -> None:
