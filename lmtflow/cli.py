@@ -7,6 +7,7 @@ Add a subcommand by writing ``_add_<name>(subparsers)`` that registers a parser 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -100,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LmtflowError as exc:
         print(f"lmtflow {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into head, less ...: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
