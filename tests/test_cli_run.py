@@ -98,6 +98,10 @@ def test_rerun_has_nothing_to_do_and_an_attempt_reruns_only_its_steps(project_ru
     assert dry.returncode == 0, dry.stderr
     planned = dict(line.split() for line in dry.stdout.splitlines()[1:])
     assert planned.get("baseline") == "2" and "ingest" not in planned and "tsys" not in planned
+    slurm = lmtflow("run", project, "--work-lmt", work, "-n", "--profile", "slurm")
+    assert slurm.returncode == 0 and "nothing to do" in slurm.stdout, slurm.stderr
+    noprofile = lmtflow("run", project, "--work-lmt", work, "--profile", "nosuch")
+    assert noprofile.returncode == 2 and "profile 'nosuch'" in noprofile.stderr
     bad = lmtflow("run", project, "--work-lmt", work, "--attempt", "nosuch")
     assert bad.returncode == 2 and "no attempt named 'nosuch'" in bad.stderr
 
