@@ -28,7 +28,8 @@ _DTYPES = {1: "i1", 2: "S1", 3: ">i2", 4: ">i4", 5: ">f4", 6: ">f8", 7: "u1", 8:
 _STREAMING = ((1 << 32) - 1, (1 << 64) - 1)
 _HEADER_READ = 1 << 16
 _U32 = struct.Struct(">I")
-_ITEMSIZE = {code: np.dtype(t).itemsize for code, t in _DTYPES.items()}
+_NP_DTYPES = {code: np.dtype(t) for code, t in _DTYPES.items()}
+_ITEMSIZE = {code: dt.itemsize for code, dt in _NP_DTYPES.items()}
 
 
 @dataclass(frozen=True)
@@ -295,7 +296,7 @@ def _parse(h: _Header) -> tuple[dict[str, Nc3Var], int]:
         record = bool(ids) and shape[0] == 0
         if 0 in shape[1:]:  # only the first dimension of a variable may be the record one
             raise RawDataError(path, f"corrupt netCDF header ({name}: record dimension)")
-        found.append((name, np.dtype(_DTYPES[code]), shape, begin, record))
+        found.append((name, _NP_DTYPES[code], shape, begin, record))
     sizes = [dt.itemsize * math.prod(s[1:]) for _, dt, s, _, r in found if r]
     recsize = sizes[0] if len(sizes) == 1 else sum(s + (-s) % 4 for s in sizes)
     if numrecs in _STREAMING:  # count the records the file holds
