@@ -75,9 +75,10 @@ def set_value(config: dict, assignment: str, attempt: str | None = None) -> None
     steps = load_schema()["definitions"]["steps"]["properties"]
     if parts[0].isdigit():
         parts = ["overrides", *parts]
-    if parts[0] in steps or parts[0] == "overrides":
-        scope = ["attempts", attempt] if attempt else ["defaults"]
-        parts = (scope if parts[0] in steps else scope[:2] if attempt else []) + parts
+    if attempt and (parts[0] in steps or parts[0] == "overrides"):
+        parts = ["attempts", attempt, *parts]  # the attempt's overlay
+    elif parts[0] in steps:
+        parts = ["defaults", *parts]
     elif attempt and parts[0] not in ("data_lmt", "work_lmt"):
         raise ConfigError(f"--set {key}: with --attempt only step values (grid.resolution) "
                           "and overrides (79448.grid.pix_list) can be set")  # fmt: skip
