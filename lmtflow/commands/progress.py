@@ -17,17 +17,17 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 _TOTAL = re.compile(r"^total\s+(\d+)\s*$")
-_START = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
+_START = re.compile(r"^\s*(?:local)?(?:rule|checkpoint) (\w+):$")  # indented in group jobs
 _JOBID = re.compile(r"^\s+jobid: (\d+)$")
 _FINISHED = re.compile(r"Finished jobid: (\d+) \(Rule: (\w+)\)")
 _PROGRESS = re.compile(r"^(\d+) of (\d+) steps \(\S+\) done")
-_ERROR = re.compile(r"^Error in rule (\w+):$")
+_ERROR = re.compile(r"^\s*Error in rule (\w+):$")
 _LOG = re.compile(r"^\s+log: (.+?)(?: \(check log file\(s\) for error details\))?$")
 _JOB_FIELD = re.compile(
     r"^\s+(?:resources|wildcards|reason|jobid|benchmark|threads): |"
     r"^Finished jobid|^Execute \d+ jobs"
 )
-_STAMP = re.compile(r"^\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\]$")
+_STAMP = re.compile(r"^\s*\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\]$")
 
 
 @dataclass
@@ -59,7 +59,8 @@ class RunLog:
         """The lines since the last job record: a failed job's own output (traceback)."""
         lines = list(self._recent)
         start = max((i + 1 for i, t in enumerate(lines) if _JOB_FIELD.match(t)), default=0)
-        return [t for t in lines[start:] if not _STAMP.match(t)]
+        own = [t for t in lines[start:] if not (_STAMP.match(t) or _PROGRESS.match(t))]
+        return [t for t in own if not t.startswith("Select jobs to execute")]
 
     def feed(self, line: str) -> bool:
         """Read one log line; True if the progress changed (worth redrawing)."""
@@ -78,6 +79,9 @@ class RunLog:
             self._rule = None
             return False
         if m := _JOBID.match(text):
+            if self._error is not None:  # the failed job runs no more
+                self.running.pop(int(m.group(1)), None)
+                return True
             if self._rule is not None:
                 self.running[int(m.group(1))] = self._rule
                 self._rule = None
