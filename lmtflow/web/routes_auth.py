@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
 from . import accounts
 from .access import CurrentUser, Db, settings_of
@@ -16,7 +16,7 @@ from .security import (
     record_login_failure,
     require_csrf,
 )
-from .templating import render
+from .templating import HERE, render
 
 router = APIRouter()
 LOGIN_FAILED = "Unknown user or wrong password."
@@ -33,6 +33,13 @@ def safe_next(target: str | None) -> str:
 @router.get("/healthz", response_class=PlainTextResponse)
 def healthz() -> str:
     return "ok\n"
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for it on every page, the work tree's static pages included."""
+    return FileResponse(HERE / "static" / "favicon.png", media_type="image/png",
+                        headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
 
 
 @router.get("/")
