@@ -202,6 +202,7 @@ def test_security_headers_on_pages_files_and_errors(web_server):
         assert "default-src 'self'" in h["content-security-policy"], path
         assert "script-src 'self';" in h["content-security-policy"]
         assert h["x-content-type-options"] == "nosniff" and h["referrer-policy"] == "same-origin"
+    assert alice.get(f"/p/{PROJECT}/").headers["cache-control"] == "no-store"
 
 
 def test_password_change_ends_other_logins(web_server, tmp_path):

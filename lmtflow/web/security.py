@@ -38,8 +38,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
-                names = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                headers = {k.lower(): v for k, v in message.get("headers", [])}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in headers]
+                if b"cache-control" not in headers and headers.get(b"content-type", b"")\
+                        .startswith(b"text/html"):  # fmt: skip
+                    extra.append((b"cache-control", b"no-store"))  # pages may be private
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
