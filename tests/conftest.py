@@ -142,12 +142,13 @@ def rsr_workflow(rsr_sim: SimulationResult, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="session")
-def web_tree(small_sim: SimulationResult, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def web_tree(small_sim: SimulationResult, reduced: dict, tmp_path_factory: pytest.TempPathFactory
+             ) -> dict:  # fmt: skip
     """The web service's work tree (tests/web_helpers.py): Map, Ps and Bs ObsNums of the small
-    preset reduced with an attempt 'coarse', and two more projects."""
+    preset reduced with an attempt 'coarse' (on a copy of ``reduced``), and two more projects."""
     from .web_helpers import make_web_tree
 
-    return make_web_tree(small_sim, tmp_path_factory.mktemp("web_tree"))
+    return make_web_tree(small_sim, tmp_path_factory.mktemp("web_tree"), reduced["dir"])
 
 
 @pytest.fixture(scope="session")

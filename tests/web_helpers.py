@@ -27,11 +27,17 @@ PASSWORD = "correct horse battery"
 USERS = {"alice": PROJECT, "bob": OTHER, "carol": PROJECT, "dave": PROJECT}
 
 
-def make_web_tree(small_sim, root: Path) -> dict:
+def make_web_tree(small_sim, root: Path, reduced_dir: Path | None = None) -> dict:
     """Map, Ps and Bs ObsNums reduced with one attempt (``coarse``), plus two more projects:
-    OTHER (copies of the Map and Ps ObsNums) and PUBLIC (the Ps ObsNum), without SDFITS."""
+    OTHER (copies of the Map and Ps ObsNums) and PUBLIC (the Ps ObsNum), without SDFITS.
+
+    ``reduced_dir``: the map ObsNum's directory of the session's ``reduced`` fixture; its run
+    directory is copied first (mtimes and Snakemake's records kept), so the map's base steps
+    are up to date and only Ps, Bs and the attempt run here."""
     labels = small_sim.labels
     nums = [labels["map"], labels["ps"], labels["bs"]]
+    if reduced_dir is not None:
+        shutil.copytree(reduced_dir.parents[2], root, symlinks=True, dirs_exist_ok=True)
     cfg = write_config(root / "config.yaml", attempts={"coarse": {"grid": {"resolution": 16}}})
     run(small_sim.data_lmt, root, nums, configfile=cfg)
     work = root / "work"
