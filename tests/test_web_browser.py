@@ -154,6 +154,32 @@ def test_downloaded_cube_equals_the_file_on_disk(session, web_server, tmp_path):
     assert fits.getheader(saved) == fits.getheader(disk)
 
 
+def test_pages_work_without_javascript(browser, web_server):
+    """Filters, the cube's channel and pixel choice and the downloads are plain HTML forms and
+    links (only the plotted spectrum needs JavaScript)."""
+    context = browser.new_context(java_script_enabled=False)
+    page, url, t = context.new_page(), web_server.url, web_server.tree
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{url}/p/{PROJECT}/")
+    page.select_option("select[name=mode]", "Ps")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r".*mode=Ps.*"))
+    assert page.locator(".count").text_content().startswith("1 of 3")
+    page.goto(f"{url}/p/{PROJECT}/o/{t['map']}/cube")
+    page.fill("#px", "4")
+    page.fill("#py", "6")
+    page.locator("#chan").evaluate("(e) => { e.value = 12; }")  # a range input, set as by hand
+    page.click("form.cube button[type=submit]")
+    page.wait_for_url(re.compile(r".*chan=12.*"))
+    assert page.locator("#chan-img").get_attribute("src").split("?")[0].endswith("/chan/12.png")
+    assert "4, 6" in page.locator("#pixel-xy").text_content()
+    assert _images_decode(page) == 2
+    context.close()
+
+
 def test_no_request_left_the_server_and_no_console_error(session):
     """Runs last in this module: every request of the whole tour went to the server."""
     own = urlsplit(session["url"]).netloc
