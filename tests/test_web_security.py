@@ -240,3 +240,39 @@ def test_serve_refuses_without_secret_and_config_errors_name_the_key(tmp_path):
     settings = load_settings(config)
     assert settings.host == "127.0.0.1" and settings.port == 8000
     assert settings.database == tmp_path / "web.sqlite"
+
+
+def test_web_demo_serves_with_a_printed_login(web_server, tmp_path):
+    """The README's 'lmtflow web demo': prints the URL and a one-time password for user 'pi',
+    who owns every project of the demo tree; no account exists before."""
+    import re
+    import time
+
+    from .web_helpers import free_port
+
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "work_lmt").symlink_to(web_server.tree["work"])
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    cmd = [sys.executable, "-m", "lmtflow.cli", "web", "demo", "--out", str(out),
+           "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"open (http://127\.0\.0\.1:\d+/) and log in as user 'pi' with password "
+                      r"'([^']+)'", line)  # fmt: skip
+        assert m, line
+        url = m.group(1).rstrip("/")
+        for _ in range(100):
+            try:
+                httpx.get(url + "/healthz")
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        pi = login(url, "pi", m.group(2))
+        assert all(pid in pi.get("/p/").text for pid in (PROJECT, OTHER, PUBLIC))
+        assert (out / "web" / "secret").stat().st_mode & 0o077 == 0
+    finally:
+        proc.terminate()
+        proc.wait(10)
