@@ -63,6 +63,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if settings.dev:
         print("lmtflow web: --dev: a random session secret (logins end at restart)",
               file=sys.stderr)  # fmt: skip
+    if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.secure_cookie:
+        print(f"lmtflow web: warning: {settings.host} is not loopback and secure_cookie is off; "
+              "serve through an https reverse proxy and set secure_cookie: true",
+              file=sys.stderr)  # fmt: skip
     print(f"lmtflow web: serving {settings.work_lmt} at http://{settings.host}:{settings.port}/")
     return _serve(settings)
 
