@@ -18,12 +18,12 @@ include: "rules/params.smk"
 include: "rules/ingest.smk"
 include: "rules/calibrate.smk"
 include: "rules/baseline.smk"
-include: "rules/combine.smk"
+include: "rules/grid.smk"
 include: "rules/products.smk"
 include: "rules/spectrum.smk"
 include: "rules/combination.smk"
 include: "rules/rsr.smk"
-include: "rules/report.smk"
+include: "rules/qa.smk"
 
 
 rule all:

@@ -29,7 +29,7 @@ def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
         return yaml.safe_load(f)
 
 
-def _resolve(schema: dict, node: dict) -> dict:
+def resolve_ref(schema: dict, node: dict) -> dict:
     """Follow ``$ref`` JSON pointers within the schema (``#/definitions/a/properties/b``)."""
     while "$ref" in node:
         target = schema
@@ -37,6 +37,9 @@ def _resolve(schema: dict, node: dict) -> dict:
             target = target[part]
         node = target
     return node
+
+
+_resolve = resolve_ref
 
 
 def _subschema(schema: dict, path: list) -> dict:

@@ -47,172 +47,28 @@ import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from threadpoolctl import threadpool_limits
 
-from .constants import ARCSEC_PER_RAD, LMT_DIAMETER_M
-from .kernels import C_M_S, Kernel, KernelEvaluator
+from .grid_geometry import GriddedCube, GridGeometry, default_cell, default_resolution
+from .grid_selection import for_obsnum, grid_selection, rms_threshold
+from .kernels import Kernel, KernelEvaluator
+
+# Re-exported: the grid and the selection were part of this module (lmtflow.grid_geometry,
+# lmtflow.grid_selection now hold them).
+__all__ = [
+    "DEFAULT_CHUNK", "DEFAULT_TILE", "GridGeometry", "GriddedCube", "default_cell",
+    "default_resolution", "expected_noise_map", "for_obsnum", "grid_selection", "grid_spectra",
+    "keep_scratch", "resolve_threads", "rms_threshold",
+]  # fmt: skip
 
 DEFAULT_TILE = 8
 DEFAULT_CHUNK = 1024
 """Spectra per product of a tile's kernel weights and spectra. The per-thread buffers are
 this many spectra whatever the sampling density; a tile's sums add its chunks in order."""
-
-
-def default_resolution(sky_freq_hz: float) -> float:
-    """LMTOY's resolution: ``ceil(lambda / 50 m)`` in whole arcsec."""
-    return float(math.ceil(C_M_S / sky_freq_hz / LMT_DIAMETER_M * ARCSEC_PER_RAD))
-
-
-def default_cell(resolution: float, nppb: float = 2.0) -> float:
-    """LMTOY's cell: ``resolution / nppb`` (arcsec)."""
-    return resolution / nppb
-
-
-@dataclass(frozen=True)
-class GridGeometry:
-    """Cell size (arcsec), map size and 1-based reference pixels of the output grid.
-
-    FITS column ``i`` (0-based) is at offset ``x = -(i + 1 - crpix_x) * cell`` (east is
-    column 0), row ``j`` at ``y = (j + 1 - crpix_y) * cell``; the reference point is the map
-    centre (offset 0).
-    """
-
-    cell: float
-    nx: int
-    ny: int
-    crpix_x: float
-    crpix_y: float
-
-    @classmethod
-    def from_extent(
-        cls, extent_arcsec: float, cell_arcsec: float, y_extent_arcsec: float | None = None
-    ) -> GridGeometry:
-        """Reference geometry: ``n = 2 floor((extent + cell/2) / cell) + 1``, ``crpix`` central.
-
-        ``extent_arcsec`` is the x half-size (``y_extent_arcsec`` defaults to it).
-        """
-        ey = extent_arcsec if y_extent_arcsec is None else y_extent_arcsec
-        if cell_arcsec <= 0 or extent_arcsec < 0 or ey < 0:
-            raise ValueError("cell must be > 0 and extents >= 0")
-        nx = 2 * math.floor((extent_arcsec + cell_arcsec / 2) / cell_arcsec) + 1
-        ny = 2 * math.floor((ey + cell_arcsec / 2) / cell_arcsec) + 1
-        return cls(float(cell_arcsec), nx, ny, (nx - 1) / 2 + 1, (ny - 1) / 2 + 1)
-
-    @property
-    def crpix(self) -> tuple[float, float]:
-        """``(CRPIX1, CRPIX2)``."""
-        return (self.crpix_x, self.crpix_y)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """Numpy shape ``(ny, nx)`` of a plane."""
-        return (self.ny, self.nx)
-
-    def x_offsets(self) -> NDArray[np.float64]:
-        """Offset (arcsec, east positive) of every column; decreasing."""
-        return -(np.arange(self.nx) + 1 - self.crpix_x) * self.cell
-
-    def y_offsets(self) -> NDArray[np.float64]:
-        """Offset (arcsec, north positive) of every row; increasing."""
-        return (np.arange(self.ny) + 1 - self.crpix_y) * self.cell
-
-    def nearest_cell(self, x: ArrayLike, y: ArrayLike) -> tuple[NDArray, NDArray]:
-        """0-based ``(column, row)`` of the nearest cell; may lie outside the map.
-
-        The reference's ``floor(x / cell + crpix - 0.5)`` on its unreversed x axis, mirrored.
-        """
-        x = np.asarray(x, dtype=float)
-        y = np.asarray(y, dtype=float)
-        crpix_ref = self.nx + 1 - self.crpix_x
-        ix_ref = np.floor(x / self.cell + crpix_ref - 0.5)
-        col = (self.nx - 1 - ix_ref).astype(np.int64)
-        row = np.floor(y / self.cell + self.crpix_y - 0.5).astype(np.int64)
-        return col, row
-
-
-@dataclass
-class GriddedCube:
-    """Result of ``grid_spectra``; all planes ``(ny, nx)`` in FITS order (east = column 0).
-
-    ``cube``: ``(nchan, ny, nx)`` float32, NaN where blank. ``weight``: ``sum w`` (the
-    reference's weight map, units of ``rho``). ``sum_w2``: ``sum w**2``. ``hits``: number of
-    used spectra whose nearest cell is the cell (the reference's flag ``M`` is ``hits > 0``).
-    ``valid``: cells with data (``weight > 0`` and, for ``edge=0``, ``hits > 0``). ``noise``:
-    expected noise ``sqrt(sum w**2 sigma**2) / sum w`` when ``sigma`` was given, else None.
-    """
-
-    cube: NDArray[np.float32]
-    weight: NDArray[np.float64]
-    sum_w2: NDArray[np.float64]
-    hits: NDArray[np.int32]
-    valid: NDArray[np.bool_]
-    geometry: GridGeometry
-    n_used: int
-    noise: NDArray[np.float64] | None = None
-    params: dict = field(default_factory=dict)
-
-
-def rms_threshold(rms: ArrayLike, pixel: ArrayLike, rms_cut: float) -> NDArray[np.bool_]:
-    """Keep mask of lmtslr's robust RMS selection (``C/Stats.c:rms_stats``).
-
-    Per pixel: sort its RMS values, ``Q1 = v[k//4]``, ``Q3 = v[3k//4]``, keep values within
-    ``[Q1 - 1.5 IQR, Q3 + 1.5 IQR]``, and take their mean and population std. Threshold =
-    ``mean + |rms_cut| std`` for ``rms_cut < 0``, ``rms_cut`` itself for ``rms_cut > 0``;
-    spectra with ``RMS > threshold`` (or non-finite RMS) are rejected. ``rms_cut == 0`` keeps
-    every finite RMS.
-    """
-    rms = np.asarray(rms, dtype=float)
-    pixel = np.asarray(pixel)
-    finite = np.isfinite(rms)
-    if rms_cut == 0:
-        return finite
-    if rms_cut > 0:
-        return finite & (rms <= rms_cut)
-    keep = np.zeros(rms.shape, dtype=bool)
-    idx = np.flatnonzero(finite)
-    if idx.size == 0:
-        return keep
-    groups, inverse = np.unique(pixel[idx], return_inverse=True)
-    order = np.lexsort((rms[idx], inverse))
-    g = inverse[order]
-    v = rms[idx][order]
-    counts = np.bincount(g, minlength=groups.size)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    q1 = v[starts + counts // 4]
-    q3 = v[starts + (3 * counts) // 4]
-    iqr = q3 - q1
-    inlier = (v >= (q1 - 1.5 * iqr)[g]) & (v <= (q3 + 1.5 * iqr)[g])
-    n_in = np.bincount(g, weights=inlier, minlength=groups.size)
-    mean = np.bincount(g, weights=v * inlier, minlength=groups.size) / n_in
-    var = np.bincount(g, weights=((v - mean[g]) ** 2) * inlier, minlength=groups.size) / n_in
-    threshold = mean + abs(rms_cut) * np.sqrt(var)
-    keep[idx[order]] = v <= threshold[g]
-    return keep
-
-
-def for_obsnum(value: Any, obsnum: int | None) -> Any:
-    """A selection parameter's value for one ObsNum: ``value``, or its entry when a combination
-    keeps one per member (``{"ObsNum": value}``, :func:`lmtflow.params.combination_params`)."""
-    return value[str(obsnum)] if isinstance(value, dict) else value
-
-
-def grid_selection(
-    rms: NDArray, beams: NDArray, grid_params: dict, obsnum: int | None = None
-) -> NDArray:
-    """Spectra the gridder uses: beam in ``pix_list``, finite positive RMS, robust RMS cut
-    (``lmtflow.gridding.rms_threshold``); each value is one for all or ``{ObsNum: value}``
-    (a combination keeps each member's own)."""
-    pix = for_obsnum(grid_params.get("pix_list", np.unique(beams)), obsnum)
-    keep = np.isin(beams, list(pix))
-    keep &= rms_threshold(rms, beams, float(for_obsnum(grid_params.get("rms_cut", 0.0), obsnum)))
-    with np.errstate(invalid="ignore"):
-        keep &= np.isfinite(rms) & (rms > 0)
-    return keep
 
 
 @dataclass

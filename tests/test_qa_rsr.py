@@ -139,7 +139,8 @@ def test_index_lists_the_obsnums_and_the_combination(qa, tmp_path):
 def test_blank_reasons_and_tsys_jitter():
     """Why a whole board is blanked (missing chassis, BADCB, badcb parameter) and
     rsr_tsys.py's jitter, on small arrays."""
-    from lmtflow.qa.rsr import blank_reasons, tsys_jitter
+    from lmtflow.qa.rsr import tsys_jitter
+    from lmtflow.qa.rsr_load import blank_reasons
     from lmtflow.rsr.badlags import Badlags
     from lmtflow.rsr.constants import sky_freq_ghz
 

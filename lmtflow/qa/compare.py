@@ -13,7 +13,12 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from .pages import Section, _fmt, _page, _rel, _table, _write, qa_rows
+from .html import fmt as _fmt
+from .html import page as _page
+from .html import rel_url as _rel
+from .html import table as _table
+from .html import write_page as _write
+from .pages import Section, qa_rows
 from .registry import plots_for
 
 COMPARE_STYLE = """

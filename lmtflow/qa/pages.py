@@ -7,28 +7,20 @@ the work tree can be copied, zipped or served as it is.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from ..io.atomic import atomic_path
+from .html import fmt as _fmt
+from .html import page as _page
+from .html import rel_url as _rel
+from .html import table as _table
+from .html import warn
+from .html import write_page as _write
+from .pages_rsr import board_table, rsr_rows
 from .registry import THUMBNAIL, plots_for
-
-STYLE = """
-body{font-family:sans-serif;margin:1.5em;max-width:1300px;color:#222}
-table{border-collapse:collapse;margin:.5em 0}
-td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#eef}
-figure{display:inline-block;margin:.5em;width:46%;vertical-align:top}
-figure img{width:100%;border:1px solid #ccc}
-figcaption{font-size:90%;color:#444}
-pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:85%}
-img.thumb{width:160px}
-.warn{color:#a00;font-weight:bold}
-"""
 
 
 @dataclass
@@ -42,43 +34,6 @@ class Section:
 
     def numbers(self) -> dict[str, Any]:
         return json.loads(Path(self.qa).read_text())
-
-
-def _rel(target: str | Path, page: str | Path) -> str:
-    """URL of ``target`` relative to the directory of ``page`` (forward slashes, escaped)."""
-    rel = os.path.relpath(Path(target).resolve(), Path(page).resolve().parent)
-    return escape(Path(rel).as_posix(), quote=True)
-
-
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    if isinstance(value, list):
-        return ", ".join(_fmt(v) for v in value) if value else "none"
-    return escape(str(value))
-
-
-def _table(rows: Sequence[Sequence[str]], head: Sequence[str] | None = None) -> str:
-    out = ["<table>"]
-    if head:
-        out.append("<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>")
-    for row in rows:
-        out.append("<tr><th>" + row[0] + "</th>" + "".join(f"<td>{c}</td>" for c in row[1:]))
-    return "\n".join(out) + "\n</table>"
-
-
-def _page(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
-            f"<h1>{escape(title)}</h1>\n{body}\n</body></html>\n")  # fmt: skip
-
-
-def _write(out: str | Path, text: str) -> Path:
-    with atomic_path(out) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return Path(out)
 
 
 HEADER_ROWS = (
@@ -145,14 +100,12 @@ def qa_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
          f" (rms_cut {_fmt(spectra.get('rejected_rms_cut'))}, pix_list "
          f"{_fmt(spectra.get('rejected_pix_list'))}, non-finite "
          f"{_fmt(spectra.get('rejected_nonfinite'))})"),
-        ("Missing beams", "; ".join(f"<span class=\"warn\">{_fmt(m['beams'])}</span> "
+        ("Missing beams", "; ".join(f"{warn(_fmt(m['beams']))} "
                                     f"({escape(m['reason'])})" for m in missing) or "none"),
-        ("Suggested bad beams", f"<span class=\"warn\">{_fmt(bad)}</span>" if bad else "none"),
-        ("Birdie channels", f"<span class=\"warn\">{_fmt(birdies)}</span>" if birdies else "none"),
+        ("Suggested bad beams", warn(_fmt(bad)) if bad else "none"),
+        ("Birdie channels", warn(_fmt(birdies)) if birdies else "none"),
     ]  # fmt: skip
     if "chassis_boards" in n:  # RSR (lmtflow.qa.pages_rsr)
-        from .pages_rsr import rsr_rows
-
         return rows[:4] + rsr_rows(n)
     return [r for r in rows if r[0] not in OPTIONAL_ROWS or OPTIONAL_ROWS[r[0]] in n]
 
@@ -166,8 +119,6 @@ def _qa_table(n: dict[str, Any]) -> str:
     lines = "\n".join(escape(x) for x in (n.get("cube") or n).get("qac_lines", []))
     extra = ""
     if "chassis_boards" in n:  # RSR: the noise of every board
-        from .pages_rsr import board_table
-
         extra = board_table(n)
     return (_table([list(r) for r in qa_rows(n)]) + (f"\n<pre>{lines}</pre>" if lines else "")
             + extra)  # fmt: skip

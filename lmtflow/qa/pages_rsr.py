@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .pages import _fmt, _table
-
-
-def _warn(text: str) -> str:
-    return f'<span class="warn">{text}</span>'
+from .html import fmt as _fmt
+from .html import table as _table
+from .html import warn as _warn
 
 
 def board_name(b: dict[str, Any], with_obsnum: bool) -> str:

@@ -1,4 +1,4 @@
-"""QA plots of an RSR ObsNum or combination (:class:`lmtflow.qa.rsr.RsrQA`).
+"""QA plots of an RSR ObsNum or combination (:class:`lmtflow.qa.rsr_load.RsrQA`).
 
 Spectra are drawn in mK against sky frequency (GHz, topocentric); boards are named by their
 index (0-5, as in the badlags and blanking files) and drawn in frequency order.
@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 from ..rsr.constants import FREQ_ORDER, NBOARD, NCHASSIS, USABLE
 from ..rsr.reduce import average_files
 from .plotting import figure, robust_limits
-from .rsr import RsrQA, radiometer, spectrum_numbers, usage
+from .rsr import radiometer, spectrum_numbers, usage
+from .rsr_load import RsrQA
 
 FLABEL = "sky frequency (GHz)"
 TLABEL = "Ta* (mK)"
@@ -233,7 +234,7 @@ def waterfall(qa: RsrQA) -> Figure:
 def tsys(qa: RsrQA) -> Figure:
     """Tsys of every chassis and board from the Cal, without and with the bad lags."""
     if qa.raw is None:
-        raise ValueError("the Tsys plot needs the raw files (lmtflow.qa.rsr.load_raw)")
+        raise ValueError("the Tsys plot needs the raw files (lmtflow.qa.rsr_load.load_raw)")
     fig = figure(10.0, 7.0)
     axes = fig.subplots(2, 1, sharex=True, sharey=True)
     what_of = ("every lag (bad lags included)", "bad lags masked")
@@ -265,7 +266,7 @@ def badlags(qa: RsrQA) -> Figure:
     """badlags.py's metric: per-lag sigma of every chassis and board, flagged lags marked,
     whole chassis/boards flagged (BADCB) dark."""
     if qa.raw is None:
-        raise ValueError("the badlags plot needs the raw files (lmtflow.qa.rsr.load_raw)")
+        raise ValueError("the badlags plot needs the raw files (lmtflow.qa.rsr_load.load_raw)")
     m, p = qa.members[0], qa.raw.params
     flags = m.flags.mask if m.flags is not None else np.zeros(qa.raw.lag_sigma.shape, bool)
     badcb = {(c, b) for o, c, b in (m.flags.badcb if m.flags else []) if o in (m.obsnum, -1)}

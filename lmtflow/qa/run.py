@@ -119,7 +119,8 @@ def rsr_stage(
     ObsNum all three steps). ``data_lmt`` (an ObsNum): the Tsys and badlags plots from its raw
     files. Draws the RSR plots named in ``plot_paths``."""
     from ..rsr.badlags import BadlagsParams
-    from .rsr import load, load_raw, rsr_numbers
+    from .rsr import rsr_numbers
+    from .rsr_load import load, load_raw
 
     steps = read_steps(param_files)
     badcb = [json.loads(Path(p).read_text()).get("badcb", []) for p in member_params]
