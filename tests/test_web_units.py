@@ -152,3 +152,13 @@ def test_migration_is_idempotent_and_refuses_a_newer_database(tmp_path):
     with pytest.raises(RuntimeError, match="newer"):
         migrate(path)
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_rows_of_one_obsnum_leave_the_others_cached(tree):
+    work, db = tree
+    catalog.project_rows(db, work, PID)
+    only = catalog.project_rows(db, work, PID, only="1001")
+    assert {(r.label, r.bank, r.attempt) for r in only} == {
+        ("1001", 0, "base"), ("1001", 0, "coarse"), ("1001", 1, "base")}
+    assert db.execute("SELECT COUNT(*) FROM qa_index").fetchone()[0] == 4  # combo kept
+    assert catalog.project_rows(db, work, PID, only="../1001") == []

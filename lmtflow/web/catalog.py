@@ -97,11 +97,12 @@ def row_from_numbers(label: str, attempt: str, bank: int, n: dict[str, Any]) -> 
     )  # fmt: skip
 
 
-def _qa_files(work: Path, pid: str) -> list[tuple[str, str, int, Path]]:
-    """(label, attempt, bank, path) of every qa.json of the project, base and attempts."""
+def _qa_files(work: Path, pid: str, label: str = "*") -> list[tuple[str, str, int, Path]]:
+    """(label, attempt, bank, path) of every qa.json of the project (or of one ObsNum or
+    combination), base and attempts."""
     out = []
     for attempt_glob in ("", suffix("*")):
-        glob = layout.QA_NUMBERS.format(pid=pid, obsnum="*", bank="*", attempt=attempt_glob)
+        glob = layout.QA_NUMBERS.format(pid=pid, obsnum=label, bank="*", attempt=attempt_glob)
         for path in work.glob(glob):
             rel = path.relative_to(work / pid).parts
             m = _QA_NAME.match(path.name)
@@ -114,12 +115,18 @@ def _qa_files(work: Path, pid: str) -> list[tuple[str, str, int, Path]]:
     return out
 
 
-def project_rows(db: sqlite3.Connection, work: Path, pid: str) -> list[IndexRow]:
-    """Every row of the project, from the cache where the qa.json file is unchanged."""
-    cached = {(r["label"], r["attempt"], r["bank"]): r
-              for r in db.execute("SELECT * FROM qa_index WHERE pid = ?", (pid,))}  # fmt: skip
+def project_rows(db: sqlite3.Connection, work: Path, pid: str,
+                 only: str | None = None) -> list[IndexRow]:  # fmt: skip
+    """Every row of the project (``only``: of that ObsNum or combination), from the cache
+    where the qa.json file is unchanged."""
+    if only is not None and not LABEL.match(only):
+        return []
+    query, args = "SELECT * FROM qa_index WHERE pid = ?", (pid,)
+    if only is not None:
+        query, args = query + " AND label = ?", (pid, only)
+    cached = {(r["label"], r["attempt"], r["bank"]): r for r in db.execute(query, args)}
     rows, seen, changed = [], set(), []
-    for label, attempt, bank, path in _qa_files(work, pid):
+    for label, attempt, bank, path in _qa_files(work, pid, only or "*"):
         key = (label, attempt, bank)
         seen.add(key)
         try:

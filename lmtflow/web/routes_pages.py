@@ -94,8 +94,7 @@ def product_files(
 ) -> tuple[catalog.ProductFiles, list[catalog.IndexRow]]:
     """The files of one product (404 if the project has no such ObsNum, bank or attempt) and
     every row of that ObsNum or combination."""
-    rows = [r for r in catalog.project_rows(db, settings_of(request).work_lmt, project.pid)
-            if r.label == label]  # fmt: skip
+    rows = catalog.project_rows(db, settings_of(request).work_lmt, project.pid, only=label)
     row = catalog.find_row(rows, label, bank, attempt)
     if row is None:
         raise HTTPException(404, f"no product {label} bank {bank} attempt {attempt}")
