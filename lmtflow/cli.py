@@ -80,8 +80,15 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_demo)
 
 
+def _add_web(sub: argparse._SubParsersAction) -> None:
+    from .web.cli import add_web
+
+    add_web(sub)
+
+
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_simulate, _add_demo]
 _SUBCOMMANDS += COMMANDS  # info, project, run, status (lmtflow/commands/)
+_SUBCOMMANDS.append(_add_web)
 
 
 def build_parser() -> argparse.ArgumentParser:
