@@ -47,8 +47,8 @@ def rule_step(rule: Mapping[str, Any], kind: str) -> str | None:
     """The step class of a rule for an ObsNum of ``kind`` (map, spectrum, rsr); None if the
     rule cannot apply to that kind (RSR keys on SEQUOIA data and the other way round)."""
     keys = set(rule)
-    if kind == "rsr":
-        if keys & set(SEQUOIA_KEYS):
+    if kind == "rsr":  # where (Tsys, elevation) selects SEQUOIA/1MM spectra only
+        if keys & {*SEQUOIA_KEYS, "where"}:
             return None
         if "lag" in keys:
             return "rsr_badlags"
