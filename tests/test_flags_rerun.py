@@ -33,28 +33,53 @@ def test_flag_edits_rerun_only_the_steps_they_touch(reduced, small_sim, tmp_path
     data = small_sim.data_lmt
     other = n + 1000  # an ObsNum outside the run
 
-    nothing = dry_run(reduced, data, tmp_path, "other",
-                      f"# a project file\nrules:\n  - {{reason: x, obsnum: {other}, beam: 3}}\n")
+    nothing = dry_run(
+        reduced,
+        data,
+        tmp_path,
+        "other",
+        f"# a project file\nrules:\n  - {{reason: x, obsnum: {other}, beam: 3}}\n",
+    )
     assert nothing == Counter(), dict(nothing)
 
-    beam = dry_run(reduced, data, tmp_path, "beam",
-                   f"rules:\n  - {{reason: dead, obsnum: {n}, beam: 3}}\n"
-                   f"  - {{reason: x, obsnum: {other}, beam: 3}}\n")
+    beam = dry_run(
+        reduced,
+        data,
+        tmp_path,
+        "beam",
+        f"rules:\n  - {{reason: dead, obsnum: {n}, beam: 3}}\n"
+        f"  - {{reason: x, obsnum: {other}, beam: 3}}\n",
+    )
     assert beam["grid"] == 1 and beam["step_params"] == 2, dict(beam)  # grid + select files
     assert not {"ingest", "calibrate", "baseline"} & set(beam), dict(beam)
 
     # a comment and a reordering of the unrelated rule: the same jobs as the beam rule alone
-    moved = dry_run(reduced, data, tmp_path, "moved",
-                    f"rules:\n  - {{reason: x, obsnum: {other}, beam: 3}}  # moved\n"
-                    f"  # the dead beam\n  - {{reason: dead, obsnum: {n}, beam: [3]}}\n")
+    moved = dry_run(
+        reduced,
+        data,
+        tmp_path,
+        "moved",
+        f"rules:\n  - {{reason: x, obsnum: {other}, beam: 3}}  # moved\n"
+        f"  # the dead beam\n  - {{reason: dead, obsnum: {n}, beam: [3]}}\n",
+    )
     assert moved == beam, (dict(moved), dict(beam))
 
-    chan = dry_run(reduced, data, tmp_path, "chan",
-                   f"rules:\n  - {{reason: birdie, obsnum: {n}, chan: [[1000, 1002]]}}\n")
+    chan = dry_run(
+        reduced,
+        data,
+        tmp_path,
+        "chan",
+        f"rules:\n  - {{reason: birdie, obsnum: {n}, chan: [[1000, 1002]]}}\n",
+    )
     assert chan["baseline"] == 1 and chan["grid"] == 1, dict(chan)
     assert not {"ingest", "calibrate"} & set(chan), dict(chan)
 
-    time = dry_run(reduced, data, tmp_path, "time",
-                   f"rules:\n  - {{reason: rfi, obsnum: {n}, beam: [5, 6], time_s: [10, 20]}}\n")
+    time = dry_run(
+        reduced,
+        data,
+        tmp_path,
+        "time",
+        f"rules:\n  - {{reason: rfi, obsnum: {n}, beam: [5, 6], time_s: [10, 20]}}\n",
+    )
     assert time["calibrate"] == 1 and time["baseline"] == 1 and time["grid"] == 1, dict(time)
     assert "ingest" not in time and "tsys" not in time, dict(time)

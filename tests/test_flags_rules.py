@@ -74,15 +74,17 @@ def test_example_file_validates_and_classifies():
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("rules:\n  - {reason: a, beem: 3}\n", "flags.yaml:2: rule 1 (a): unknown key 'beem'; "
-                                              "did you mean 'beam'?"),
+        (
+            "rules:\n  - {reason: a, beem: 3}\n",
+            "flags.yaml:2: rule 1 (a): unknown key 'beem'; did you mean 'beam'?",
+        ),
         ("rules:\n  - {beam: 3}\n", "flags.yaml:2: rule 1: reason None"),
         ("rules:\n  - {reason: has space, beam: 3}\n", "no spaces"),
         ("rules:\n - {reason: a}\n - {reason: b, chan: [[9, 3]]}\n", "flags.yaml:3: rule 2 (b)"),
         ("rule:\n  - {reason: a}\n", "unknown key 'rule'; did you mean 'rules'?"),
         ("auto:\n  birdie: {policy: apply}\n", "detector 'birdie'; did you mean 'birdies'?"),
         ("auto:\n  spikes: {policy: yes}\n", "policy True"),
-        ("rules:\n  - {reason: a, time: [[\"noon\", \"1pm\"]]}\n", "not a UTC ISO date"),
+        ('rules:\n  - {reason: a, time: [["noon", "1pm"]]}\n', "not a UTC ISO date"),
         ("rules:\n  - {reason: a, where: {tsys: [1, 2]}}\n", "did you mean 'tsys_k'?"),
         ("rules:\n  - {action: unflag, reason: a}\n", "would veto every flag"),
     ],
@@ -147,11 +149,13 @@ def test_unflag_order_origin_and_id_vetoes():
              "id": "auto/79448/0/bad_beams/b2"},
             {"action": "flag", "origin": "auto", "reason": "birdie", "chan": [[5, 6]],
              "id": "auto/79448/0/birdies/c5"}]  # fmt: skip
-    user = rules("rules:\n - {reason: a, beam: 1}\n"
-                 " - {action: unflag, reason: ok, origin: auto, chan: [6]}\n"
-                 " - {action: unflag, reason: late, beam: 1, pol: 1}\n"
-                 " - {reason: b, beam: 1, pol: 1, dump: 100}\n"
-                 " - {action: unflag, reason: keep, id: 'auto/79448/0/bad_beams/*'}\n")
+    user = rules(
+        "rules:\n - {reason: a, beam: 1}\n"
+        " - {action: unflag, reason: ok, origin: auto, chan: [6]}\n"
+        " - {action: unflag, reason: late, beam: 1, pol: 1}\n"
+        " - {reason: b, beam: 1, pol: 1, dump: 100}\n"
+        " - {action: unflag, reason: keep, id: 'auto/79448/0/bad_beams/*'}\n"
+    )
     fm = resolve(auto + user, meta())
     m = fm.dense()
     assert not m[:, 2, :, :, 10].any()  # the beam-2 auto flag is vetoed by id
@@ -176,8 +180,9 @@ def test_counts_per_reason_and_sha256():
     per_beam = 20 * 2 * 64
     assert c["flagged"] == per_beam + per_beam // 2 and c["size"] == 4 * per_beam
     assert c["by_reason"] == {"a": per_beam, "b": per_beam}
-    assert flags_sha256(r) == flags_sha256(rules("rules: [{reason: a, beam: [1]}, "
-                                                 "{reason: b, beam: '1,2', pol: [0]}]"))
+    assert flags_sha256(r) == flags_sha256(
+        rules("rules: [{reason: a, beam: [1]}, {reason: b, beam: '1,2', pol: [0]}]")
+    )
 
 
 def test_step_subsets_only_when_flags_apply(tmp_path):

@@ -174,8 +174,13 @@ def where_set(value: Any) -> dict[str, list]:
     for k, iv in value.items():
         if k not in WHERE_KEYS:
             raise ValueError(f"where: unknown key {k!r}{_near(k, WHERE_KEYS)}")
-        ok = isinstance(iv, list) and len(iv) == 2 and all(
-            v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in iv)
+        ok = (
+            isinstance(iv, list)
+            and len(iv) == 2
+            and all(
+                v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in iv
+            )
+        )
         if not ok:
             raise ValueError(f"where.{k}: {iv!r} is not [low, high] (null = open)")
         out[k] = [None if v is None else float(v) for v in iv]

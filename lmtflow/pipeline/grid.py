@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from .. import __version__
 from ..errors import ProductError
+from ..flags.apply import blank_flagged, product_flag_keywords, select_flags
 from ..gridding import (
     DEFAULT_TILE,
     GridGeometry,
@@ -45,6 +46,9 @@ def _load(path: str | Path, params: dict):
     with SDFITSReader(path) as r:
         cols = r.columns(["FDNUM", "LMTXOFF", "LMTYOFF", "RMS"])
         keep = grid_selection(cols["RMS"], cols["FDNUM"], params, int(r.header["OBSNUM"]))
+        flagged, _ = select_flags(r, params)  # lmtflow.flags: beams, pols, flagged spectra
+        if flagged is not None:
+            keep &= ~flagged
         return r.header, cols, keep, r
 
 
@@ -66,6 +70,9 @@ class _DataRows:
         self.dtype, self.rowbytes = sub.base, reader.dtype.itemsize
         self.offset = reader.data_offset + offset
         self.size = self.offset + (self.nrows - 1) * self.rowbytes + self.nchan * sub.base.itemsize
+        # FLAGS (lmtflow.flags) is the last column: a row's span then ends after its flags
+        fields = reader.dtype.fields
+        self.flags_at = fields["FLAGS"][1] - offset if "FLAGS" in fields else None
         self.fd = os.open(reader.path, os.O_RDONLY)
 
     def close(self) -> None:
@@ -74,6 +81,8 @@ class _DataRows:
     def read(self, a: int, b: int, buf: NDArray[np.uint8]) -> NDArray:
         """Rows ``a:b`` as a strided view (file byte order) into ``buf``."""
         nbytes = (b - a - 1) * self.rowbytes + self.nchan * self.dtype.itemsize
+        if self.flags_at is not None:
+            nbytes = (b - a - 1) * self.rowbytes + self.flags_at + self.nchan
         view, done, pos = memoryview(buf[:nbytes]), 0, self.offset + a * self.rowbytes
         while done < nbytes:
             n = os.preadv(self.fd, [view[done:]], pos + done)
@@ -81,7 +90,11 @@ class _DataRows:
                 raise ProductError(f"{self.path}: truncated (rows {a}:{b} are not all there)")
             done += n
         strides = (self.rowbytes, self.dtype.itemsize)
-        return np.ndarray((b - a, self.nchan), self.dtype, buf, 0, strides)
+        data = np.ndarray((b - a, self.nchan), self.dtype, buf, 0, strides)
+        if self.flags_at is None:
+            return data
+        flags = np.ndarray((b - a, self.nchan), np.uint8, buf, self.flags_at, (self.rowbytes, 1))
+        return blank_flagged(data, flags)
 
 
 def _gather(
@@ -334,7 +347,8 @@ def grid_products(
         cube_out, cube, geometry, spectral=spectral, beam_fwhm_arcsec=beam,
         vlsr_kms=float(hdr0["VSOURCE"]), vsource_kms=float(hdr0["VSOURCE"]),
         nchan0=int(hdr0["NCHAN0"]), chan0=int(hdr0["CHAN0"]), obsnums=obsnums,
-        extra={"NSPEC": (n_used, "spectra gridded")}, **common,
+        extra={"NSPEC": (n_used, "spectra gridded"), **product_flag_keywords(hdr0, params)},
+        **common,
     )  # fmt: skip
     write_plane(weight_out, weight, geometry, bunit="K-2", beam_fwhm_arcsec=beam, **common)
     return Path(cube_out), Path(weight_out)

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..baseline import window_mask
 from ..errors import ProductError
+from ..flags.apply import blank_flagged, flag_keywords, input_flags, select_flags
 from ..io.sdfits_reader import SDFITSReader
 from ..io.spectrum_fits import spectrum_header, write_spectrum_ascii, write_spectrum_fits
 from ..spectra import beam_spectra, combine_beams, on_blocks, window_rms
@@ -31,7 +32,11 @@ def make_spectrum(
         hdr = r.header
         per = r.rows_per_dump
         cols = r.columns(["FDNUM", "PLNUM", "RMS", "TSYS", "INTNUM"])
-        data = r.data().astype(np.float64)
+        data = blank_flagged(r.data().astype(np.float64), input_flags(r, 0, r.nrows))
+        flagged, flags = select_flags(r, params)  # lmtflow.flags: spectra left out
+        flag_cards = flag_keywords(hdr, flags, "spectrum")
+    if flagged is not None:
+        cols["RMS"] = np.where(flagged, np.nan, cols["RMS"])  # no weight
     obspgm = str(hdr["OBSPGM"]).strip()
     beams, pols = cols["FDNUM"][:per], cols["PLNUM"][:per]
     chosen = [b for b in params["pix_list"] if b in beams]
@@ -64,6 +69,7 @@ def make_spectrum(
             "RMS": (rms, "[K] rms in the baseline windows"),
             "NBLOCK": (per_block.shape[0], "ON blocks"),
             "BEAMS": ",".join(str(b) for b in chosen),
+            **flag_cards,
         },
     )  # fmt: skip
     beam_names = [f"b{b}p{p}" for b, p in zip(bs.beams, bs.pols, strict=True)]
