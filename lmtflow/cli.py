@@ -78,7 +78,14 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_demo)
 
 
+def _add_flags(sub: argparse._SubParsersAction) -> None:
+    from lmtflow.flags.tools import add_parser
+
+    add_parser(sub)
+
+
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_simulate, _add_demo]
+_SUBCOMMANDS.append(_add_flags)
 
 
 def build_parser() -> argparse.ArgumentParser:

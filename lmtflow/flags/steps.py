@@ -141,3 +141,17 @@ def check_run(config: Mapping[str, Any], infos: Mapping[int, Any]) -> list[str]:
             seen.add(cfg["flags"])
             warnings += unmatched_rules(cfg, runs)
     return warnings
+
+
+def with_rules(params: dict[str, Any], rules: list[dict[str, Any]], info: Any, bank: int,
+               step: str) -> dict[str, Any]:  # fmt: skip
+    """Step parameters with interactive rules (lmtflow.interactive ``flag()``) of this step
+    added after the flag file's."""
+    kind = "rsr" if info.is_rsr else "map" if info.is_map else "spectrum"
+    cls = "select" if step == SELECT_STEP.get(kind) else step
+    mine = [r for r in rules if applies_to(r, info.obsnum, bank) and rule_step(r, kind) == cls]
+    if not mine:
+        return params
+    flags = dict(params.get("flags") or {})
+    flags["rules"] = [*flags.get("rules", []), *mine]
+    return {**params, "flags": flags}
