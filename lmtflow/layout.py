@@ -13,6 +13,7 @@ from pathlib import Path
 # for the base reduction and ``/attempts/<name>`` for an attempt (lmtflow.attempts).
 OBSDIR = "{pid}/{obsnum}{attempt}"
 PARAMS = OBSDIR + "/params/{step}__{bank}.json"
+AUTO_FLAGS = OBSDIR + "/flags/auto__{bank}.yaml"  # generated automatic flags (lmtflow.flags.auto)
 RAW_SDFITS = OBSDIR + "/{obsnum}__{bank}.raw.sdfits"
 TSYS = OBSDIR + "/{obsnum}__{bank}.tsys.fits"
 CAL_SDFITS = OBSDIR + "/{obsnum}__{bank}.cal.sdfits"

@@ -564,3 +564,19 @@ def rsr_combo_regex():
     import re
 
     return "|".join(re.escape(c) for c in sorted(COMBOS) if combo_first(c).is_rsr) or "(?!)"
+
+
+# --- Automatic flags (rules/flags.smk, lmtflow.flags.auto)
+
+
+def auto_policies(wildcards):
+    """The detector policies of an ObsNum and bank (the select step's flags), {} if none."""
+    p = PLAN.params(wildcards.attempt, wildcards.obsnum, wildcards.bank, "select")
+    return (p.get("flags") or {}).get("auto", {})
+
+
+def auto_flag_input(wildcards):
+    """The generated auto-flag file a grid or spectrum job applies ([] with no detector on)."""
+    if not auto_policies(wildcards):
+        return []
+    return at_step(layout.AUTO_FLAGS, "select")(wildcards)

@@ -5,6 +5,7 @@ rule spectrum:
     input:
         base=at_step(layout.BASE_SDFITS, "baseline"),
         params=params_file("spectrum"),
+        auto=auto_flag_input,
     output:
         fits=work(layout.SRDP_SPECTRUM),
         ascii=work(layout.SRDP_SPECTRUM_TXT),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -76,11 +77,14 @@ def flag_summary(header: Any) -> dict[str, Any]:
     return out
 
 
-def select_flags(reader: Any, params: Mapping[str, Any]) -> tuple[NDArray | None, FlagMask | None]:
+def select_flags(
+    reader: Any, params: Mapping[str, Any], auto_file: str | Path | None = None
+) -> tuple[NDArray | None, FlagMask | None]:
     """Spectra a map or spectrum must leave out (beam, pol, where rules of the ``select``
-    class, and spectra whose every channel an earlier step flagged): a per-row boolean, or
-    None when nothing is flagged; and the step's resolved mask (None: no rules)."""
-    mask = step_mask(params, reader)
+    class, automatic flags of policy apply from ``auto_file``, and spectra whose every channel
+    an earlier step flagged): a per-row boolean, or None when nothing is flagged; and the
+    step's resolved mask (None: no rules)."""
+    mask = step_mask(params, reader, extra=applied_auto_rules(auto_file))
     out = None
     if mask is not None:
         out = mask.spectra_flagged().reshape(-1)
@@ -111,3 +115,14 @@ def product_flag_keywords(header: Any, params: Mapping[str, Any]) -> dict[str, A
         text = json.dumps(flags, sort_keys=True, separators=(",", ":"))
         out["FLGSSEL"] = hashlib.sha256(text.encode()).hexdigest()
     return out
+
+
+def applied_auto_rules(path: str | Path | None) -> list[dict[str, Any]]:
+    """The rules of a generated auto-flag file (lmtflow.flags.auto) whose policy is apply
+    (canonical; ``policy`` and ``metric`` kept for the QA)."""
+    if not path:
+        return []
+    import yaml
+
+    doc = yaml.safe_load(Path(path).read_text()) or {}
+    return [r for r in doc.get("rules", []) if r.get("policy") == "apply"]

@@ -195,6 +195,8 @@ class FlagMask:
             origin, action = term.rule["origin"], term.rule["action"]
             if action == "flag" and origin not in keep:
                 continue
+            if not term.rows[t0:t1].any():  # most rules touch few dumps (spikes, bursts)
+                continue
             sel = term.block(t0, t1)
             if action == "flag":
                 acc[origin] |= sel
@@ -205,6 +207,13 @@ class FlagMask:
         for o, m in acc.items():
             bits[m] |= ORIGIN_BITS[o]
         return bits
+
+    def rows(self, a: int, b: int) -> NDArray[np.uint8]:
+        """``FLAGS`` bits of rows ``a:b`` of the file (rows are dump-major), (b-a, nchan)."""
+        per = int(np.prod(self.shape[1:4]))
+        d0, d1 = a // per, -(-b // per)
+        bits = self.block(d0, d1).reshape(-1, self.shape[-1])
+        return bits[a - d0 * per : b - d0 * per]
 
     def dense(self, origins: Iterable[str] | None = None) -> NDArray[np.bool_]:
         """The whole boolean mask (small data, tests, interactive use)."""

@@ -31,10 +31,10 @@ TIME_KEYS = ("time", "time_s", "dump")
 CHANNEL_KEYS = ("chan", "sky_ghz", "vlsr_kms")
 RSR_KEYS = ("chassis", "board", "lag", "freq_ghz")
 SEQUOIA_KEYS = ("beam", "pol", *TIME_KEYS, *CHANNEL_KEYS)
-DETECTOR_STEP = {
-    "spikes": "calibrate",
-    "bad_time": "calibrate",
-    "birdies": "baseline",
+DETECTOR_STEP = {  # the detectors need baselined spectra: their flags apply at the products
+    "spikes": "select",
+    "bad_time": "select",
+    "birdies": "select",
     "bad_beams": "select",
     "rsr_badlags": "rsr_badlags",
     "rsr_badcb": "rsr_baseline",
@@ -81,6 +81,16 @@ def applies_to(rule: Mapping[str, Any], obsnum: int, bank: int) -> bool:
     return _inside(rule.get("obsnum"), obsnum) and _inside(rule.get("bank"), bank)
 
 
+def _in_step(rule: Mapping[str, Any], kind: str, cls: str) -> bool:
+    """A rule belongs to its step class; an unflag rule that may veto automatic flags also
+    goes where those are applied (``select``)."""
+    step = rule_step(rule, kind)
+    if step == cls:
+        return True
+    vetoes_auto = rule["action"] == "unflag" and rule["origin"] in ("auto", "any")
+    return cls == "select" and step is not None and kind != "rsr" and vetoes_auto
+
+
 def flag_file_of(config: Mapping[str, Any]) -> FlagFile | None:
     """The loaded flag file a (resolved or attempt) config names, or None."""
     path = config.get("flags")
@@ -98,7 +108,7 @@ def step_flags(
         return None
     cls = "select" if step == SELECT_STEP.get(kind) else step
     rules = [public(r) for r in flags.rules
-             if applies_to(r, obsnum, bank) and rule_step(r, kind) == cls]  # fmt: skip
+             if applies_to(r, obsnum, bank) and _in_step(r, kind, cls)]  # fmt: skip
     auto = {k: v for k, v in flags.auto.items() if DETECTOR_STEP[k] == cls}
     if not rules and not auto:
         return None

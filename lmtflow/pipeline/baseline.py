@@ -73,12 +73,9 @@ def baseline(cal_sdfits: str | Path, out: str | Path, params: dict) -> Path:
 
 def _block_flags(r: SDFITSReader, flags, s: int, e: int, chans: slice) -> np.ndarray:
     """FLAGS of rows ``s:e`` in the slice: the input's ORed with this step's own."""
-    per = r.rows_per_dump
     bits = input_flags(r, s, e, chans)
     if bits is None:
         bits = np.zeros((e - s, chans.stop - chans.start), dtype=np.uint8)
-    if flags is not None:  # blocks are whole dumps only at their ends: resolve the dumps
-        d0, d1 = s // per, -(-e // per)
-        own = flags.block(d0, d1).reshape(-1, flags.shape[-1])[s - d0 * per : e - d0 * per]
-        bits = bits | own[:, chans]
+    if flags is not None:
+        bits = bits | flags.rows(s, e)[:, chans]
     return bits

@@ -41,12 +41,13 @@ GAP_ROWS = 16  # needed rows at most this far apart are read with one pread (gap
 WINDOW_BYTES = 4 << 20  # largest single pread
 
 
-def _load(path: str | Path, params: dict):
-    """Header, position/RMS columns, kept rows and the (closed) reader: spectra stay on disk."""
+def _load(path: str | Path, params: dict, auto_flags: str | Path | None = None):
+    """Header, position/RMS columns, kept rows and the (closed) reader: spectra stay on disk.
+    The reader keeps the resolved flags (``flag_mask``) for the channels _DataRows blanks."""
     with SDFITSReader(path) as r:
         cols = r.columns(["FDNUM", "LMTXOFF", "LMTYOFF", "RMS"])
         keep = grid_selection(cols["RMS"], cols["FDNUM"], params, int(r.header["OBSNUM"]))
-        flagged, _ = select_flags(r, params)  # lmtflow.flags: beams, pols, flagged spectra
+        flagged, r.flag_mask = select_flags(r, params, auto_flags)  # lmtflow.flags
         if flagged is not None:
             keep &= ~flagged
         return r.header, cols, keep, r
@@ -74,6 +75,7 @@ class _DataRows:
         fields = reader.dtype.fields
         self.flags_at = fields["FLAGS"][1] - offset if "FLAGS" in fields else None
         self.fd = os.open(reader.path, os.O_RDONLY)
+        self.mask = getattr(reader, "flag_mask", None)  # channel flags of the grid step
 
     def close(self) -> None:
         os.close(self.fd)
@@ -91,9 +93,13 @@ class _DataRows:
             done += n
         strides = (self.rowbytes, self.dtype.itemsize)
         data = np.ndarray((b - a, self.nchan), self.dtype, buf, 0, strides)
-        if self.flags_at is None:
-            return data
-        flags = np.ndarray((b - a, self.nchan), np.uint8, buf, self.flags_at, (self.rowbytes, 1))
+        flags = None
+        if self.flags_at is not None:
+            flags = np.ndarray((b - a, self.nchan), np.uint8, buf, self.flags_at,
+                               (self.rowbytes, 1))  # fmt: skip
+        if self.mask is not None:
+            own = self.mask.rows(a, b)
+            flags = own if flags is None else flags | own
         return blank_flagged(data, flags)
 
 
@@ -281,9 +287,12 @@ def grid_products(
     weight_out: str | Path,
     params: dict,
     threads: int | None = None,
+    auto_flags: Sequence[str | Path] = (),
 ) -> tuple[Path, Path]:
-    """Grid the baselined spectra of ``base_sdfits`` and write the cube and weight map."""
-    parts = [_load(p, params) for p in base_sdfits]
+    """Grid the baselined spectra of ``base_sdfits`` and write the cube and weight map
+    (``auto_flags``: the generated auto-flag file of each input, lmtflow.flags.auto)."""
+    autos = list(auto_flags) or [None] * len(base_sdfits)
+    parts = [_load(p, params, a) for p, a in zip(base_sdfits, autos, strict=True)]
     order = np.argsort([int(part[0]["OBSNUM"]) for part in parts], kind="stable")
     parts = [parts[i] for i in order]  # the result must not depend on the order of the inputs
     base_sdfits = [base_sdfits[i] for i in order]

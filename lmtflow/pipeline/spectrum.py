@@ -25,15 +25,20 @@ def _bs_beams(text: str) -> tuple[int, int] | None:
 
 
 def make_spectrum(
-    base_sdfits: str | Path, fits_out: str | Path, ascii_out: str | Path, params: dict
+    base_sdfits: str | Path, fits_out: str | Path, ascii_out: str | Path, params: dict,
+    auto_flags: list[str | Path] | tuple = (),
 ) -> tuple[Path, Path]:
     """Average the baselined spectra of one Ps/Bs ObsNum and bank into its spectrum products."""
     with SDFITSReader(base_sdfits) as r:
         hdr = r.header
         per = r.rows_per_dump
         cols = r.columns(["FDNUM", "PLNUM", "RMS", "TSYS", "INTNUM"])
-        data = blank_flagged(r.data().astype(np.float64), input_flags(r, 0, r.nrows))
-        flagged, flags = select_flags(r, params)  # lmtflow.flags: spectra left out
+        flagged, flags = select_flags(r, params, auto_flags[0] if auto_flags else None)
+        bits = input_flags(r, 0, r.nrows)
+        if flags is not None:  # channels this step flags (birdies, spikes)
+            own = flags.rows(0, r.nrows)
+            bits = own if bits is None else bits | own
+        data = blank_flagged(r.data().astype(np.float64), bits)
         flag_cards = flag_keywords(hdr, flags, "spectrum")
     if flagged is not None:
         cols["RMS"] = np.where(flagged, np.nan, cols["RMS"])  # no weight
