@@ -190,11 +190,43 @@ def test_step_subsets_only_when_flags_apply(tmp_path):
     f.write_text(EXAMPLE)
     cfg = {"flags": str(f)}
     grid = step_flags(cfg, 79448, 0, "map", "grid")
-    assert [r["reason"] for r in grid["rules"]] == ["all_but", "high_tsys", "beam5_ok"]
-    assert grid["auto"] == {"bad_beams": {"nsigma": 5, "policy": "apply"}}
+    assert [r["reason"] for r in grid["rules"]] == [
+        "all_but",
+        "high_tsys",
+        "beam5_ok",
+        "maser_not_birdie",
+    ]
+    # auto flags apply where the products are made: their policies and vetoes go there
+    assert grid["auto"] == {
+        "bad_beams": {"nsigma": 5, "policy": "apply"},
+        "birdies": {"grow": 1, "nsigma": 6, "policy": "suggest"},
+    }
     cal = step_flags(cfg, 79448, 0, "map", "calibrate")
     assert [r["reason"] for r in cal["rules"]] == ["rfi_burst", "ramp", "glitch"]
     assert step_flags(cfg, 79448, 1, "map", "calibrate") is not None  # no bank key: both
     assert step_flags({"flags": None}, 79448, 0, "map", "grid") is None
     rsr = step_flags(cfg, 33551, 0, "rsr", "rsr_baseline")
     assert [r["reason"] for r in rsr["rules"]] == ["bad_board", "rfi"]
+
+
+def test_rsr_lag_and_board_rules():
+    from lmtflow.flags.rsr import board_mask, lag_lines, lag_mask
+
+    r = rules("rules:\n - {reason: bad_lags, chassis: 0, board: 0, lag: [40, 93, [250, 255]]}\n"
+              " - {reason: other, obsnum: 1, chassis: 1, lag: 5}\n"
+              " - {action: unflag, reason: ok, chassis: 0, board: 0, lag: 93}\n")  # fmt: skip
+    m = lag_mask(r, 33551)
+    assert np.flatnonzero(m[0, 0]).tolist() == [40, 250, 251, 252, 253, 254, 255]
+    assert m.sum() == 7  # the rule of ObsNum 1 does not apply; lag 93 vetoed
+    lines = lag_lines({"flags": {"rules": r}}, 33551)
+    assert lines[0] == "0 0 40 # flag bad_lags,other" and len(lines) == 7
+    freq = 73.0 + 6.0 * np.arange(6)[:, None] + 0.03125 * np.arange(256)[None, :]
+    b = rules(
+        "rules: [{reason: rfi, obsnum: [33551, 33553], chassis: [2, 3], board: 3, "
+        "freq_ghz: [[91.5, 92.0]]}, {reason: bad_board, obsnum: 33551, chassis: 0, board: 5}]"
+    )
+    mask = board_mask({"flags": {"rules": b}}, 33551, freq)
+    hit = np.flatnonzero(mask[2, 3])
+    assert freq[3, hit].min() <= 91.5 + 0.016 and freq[3, hit].max() >= 92.0 - 0.016
+    assert mask[3, 3].sum() == hit.size and mask[0, 5].all() and mask.sum() == 2 * hit.size + 256
+    assert not board_mask({"flags": {"rules": b}}, 33552, freq).any()
