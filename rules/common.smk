@@ -580,3 +580,13 @@ def auto_flag_input(wildcards):
     if not auto_policies(wildcards):
         return []
     return at_step(layout.AUTO_FLAGS, "select")(wildcards)
+
+
+def qa_flag_inputs(wildcards):
+    """What the QA numbers read about flags: the baselined SDFITS (its FLG* keywords) and the
+    auto-flag file; nothing without a flag file (the DAG stays as it was)."""
+    info = OBS[int(wildcards.obsnum)]
+    if info.is_rsr or not PLAN.config_of(wildcards.attempt).get("flags"):
+        return []
+    base = at_step(layout.BASE_SDFITS, "baseline")(wildcards)
+    return [base, *([auto_flag_input(wildcards)] if auto_policies(wildcards) else [])]

@@ -4,6 +4,8 @@ applies nothing; the guard demotes a detector that would flag too much."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 from astropy.io import fits
@@ -66,6 +68,14 @@ def test_noisy_beam_found_applied_and_vetoed(faults_auto):
     assert ran["grid"] == 1 and not {"ingest", "calibrate", "baseline"} & set(ran), dict(ran)
     assert nspec(obsdir) - flagged == b5  # exactly the beam-5 spectra came back
     assert b5 > 0 and rows > b5
+    # the QA numbers and page list the veto (origin, id, metric)
+    qa = json.loads(next(obsdir.glob("qa/*.qa.json")).read_text())["flags"]
+    vetoed = [v for v in qa["vetoes"] if v.get("vetoed")]
+    assert [v["id"] for v in vetoed] == [f"auto/{n}/0/bad_beams/b5p0"]
+    assert vetoed[0]["origin"] == "auto" and vetoed[0]["metric"]["z"] > 5
+    assert not [a for a in qa["applied"] if a["reason"] == "noisy_beam"]
+    page = (obsdir / "README.html").read_text()
+    assert "Flags vetoed (unflag)" in page and f"auto/{n}/0/bad_beams/b5p0" in page
 
 
 def test_suggest_applies_nothing_and_guard_demotes(faults_auto, tmp_path):
