@@ -575,6 +575,19 @@ def auto_policies(wildcards):
     return (p.get("flags") or {}).get("auto", {})
 
 
+def auto_raw_policies(wildcards):
+    """The policies of the detectors that run on the raw counts (calibrate's flags), {}."""
+    p = PLAN.params(wildcards.attempt, wildcards.obsnum, wildcards.bank, "calibrate")
+    return (p.get("flags") or {}).get("auto", {})
+
+
+def auto_raw_input(wildcards):
+    """The raw-count auto-flag file a calibrate job applies ([] with no detector on)."""
+    if not auto_raw_policies(wildcards):
+        return []
+    return at_step(layout.AUTO_RAW_FLAGS, "calibrate")(wildcards)
+
+
 def auto_flag_input(wildcards):
     """The generated auto-flag file a grid or spectrum job applies ([] with no detector on)."""
     if not auto_policies(wildcards):
@@ -589,4 +602,5 @@ def qa_flag_inputs(wildcards):
     if info.is_rsr or not PLAN.config_of(wildcards.attempt).get("flags"):
         return []
     base = at_step(layout.BASE_SDFITS, "baseline")(wildcards)
-    return [base, *([auto_flag_input(wildcards)] if auto_policies(wildcards) else [])]
+    autos = [auto_raw_input(wildcards)] if auto_raw_policies(wildcards) else []
+    return [base, *autos, *([auto_flag_input(wildcards)] if auto_policies(wildcards) else [])]

@@ -19,3 +19,20 @@ rule autoflag:
         "../envs/lmtflow.yaml"
     script:
         "../scripts/autoflag.py"
+
+
+rule autoflag_raw:
+    input:
+        raw=at_base(layout.RAW_SDFITS),
+    output:
+        work(layout.AUTO_RAW_FLAGS),
+    params:
+        auto=auto_raw_policies,
+    log:
+        log_file("autoflag_raw__{bank}.log"),
+    group:
+        "obs{obsnum}"
+    conda:
+        "../envs/lmtflow.yaml"
+    script:
+        "../scripts/autoflag_raw.py"

@@ -53,8 +53,14 @@ def test_noisy_beam_found_applied_and_vetoed(faults_auto):
     beams = [r for r in auto["rules"] if r["id"].split("/")[3] == "bad_beams"]
     assert [r["id"] for r in beams] == [f"auto/{n}/0/bad_beams/b5p0"]  # beam 5 (x3), no other
     assert beams[0]["reason"] == "noisy_beam" and beams[0]["metric"]["z"] > 5
-    spikes = [r for r in auto["rules"] if r["reason"] == "spike"]
-    assert spikes and all(r["metric"]["z"] > 100 for r in spikes)  # injected x1000 spikes
+    # spikes are found in the raw counts (REF dumps too) and applied at calibration: the
+    # injected x1000 spikes (5 per roach file, 3 files of the map) and nothing weak
+    raw = yaml.safe_load((obsdir / "flags" / "auto_raw__0.yaml").read_text())
+    spikes = [r for r in raw["rules"] if r["reason"] == "spike"]
+    assert raw["policy"] == {"spikes": "apply"} and 5 <= len(spikes) <= 15
+    assert all(r["metric"]["z"] > 1e4 for r in spikes)
+    cal = fits.open(obsdir / f"{n}__0.cal.sdfits")[1]
+    assert json.loads(cal.header["FLGRCAL"])["spike"] > 0  # the ON-dump ones are marked
     base = obsdir / f"{n}__0.base.sdfits"
     b5, rows = beam_rows(base, 5)
     flagged = nspec(obsdir)

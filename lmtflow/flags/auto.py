@@ -13,7 +13,7 @@ sigmas above that feed's median.
 Every found item is a rule with an id made of what was found
 (``auto/<ObsNum>/<bank>/<detector>/<item>``), so a veto by id survives re-detection. A guard
 (ALMA's "toomany") demotes a detector to ``suggest`` with a warning when it would flag more than
-half of the feeds, 10% of the channels or 30% of the dumps.
+half of the feeds, 10% of the channels, 30% of the dumps or 5% of the spectra (spikes).
 
 The flags apply where the products are made (gridding or the Ps/Bs spectrum): the detectors
 need the baselined spectra, so they cannot come before the baseline.
@@ -22,6 +22,7 @@ need the baselined spectra, so they cannot come before the baseline.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ DEFAULTS = {
     "spikes": {"nsigma": 10.0},
     "bad_time": {"nsigma": 5.0, "min_dumps": 5},
 }
-GUARD = {"bad_beams": 0.5, "birdies": 0.10, "bad_time": 0.30, "spikes": 0.001}
+GUARD = {"bad_beams": 0.5, "birdies": 0.10, "bad_time": 0.30, "spikes": 0.05}
 """Largest fraction a detector may flag (feeds, channels, dumps, spectra) before it is
 demoted to suggest."""
 
@@ -96,29 +97,43 @@ def birdie_rules(summary: Any, nsigma: float, grow: int, ids: tuple[int, int]) -
     return out
 
 
+def _chunks(n: int, size: int = 64, least: int = 16) -> list[tuple[int, int]]:
+    """Blocks of ``size`` dumps; a short last block joins the one before it."""
+    edges = list(range(0, n, size)) + [n]
+    if len(edges) > 2 and edges[-1] - edges[-2] < least:
+        del edges[-2]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
 def spike_rules(path: str | Path, nsigma: float, ids: tuple[int, int], width: int = 5
                 ) -> tuple[list[dict], int]:  # fmt: skip
-    """Single-spectrum spikes: channel above its running median by ``nsigma`` robust sigmas of
-    the feed. Returns the rules and the number of spectra searched."""
+    """Single-spectrum spikes in raw counts: a channel above its running median across
+    channels, relative to that median (the radiometer noise is proportional to the counts),
+    after each channel's median over the block's dumps is taken off (a birdie present in every
+    dump is no spike), by ``nsigma`` robust sigmas of the feed. Returns the rules and the
+    number of spectra searched."""
     out: list[dict] = []
     with SDFITSReader(path) as r:
-        per = r.rows_per_dump
-        beams = r.column("FDNUM", 0, per)
-        pols = r.column("PLNUM", 0, per)
+        ntime, per = r.datadims[0], r.rows_per_dump
+        beams, pols = r.column("FDNUM", 0, per), r.column("PLNUM", 0, per)
         dumps = r.column("INTNUM")[::per] if r.nrows else np.zeros(0, int)
+        chan0 = int(r.header.get("CHAN0", 0))
         sigma = None
-        for block in r.iter_dumps(reuse_buffer=True):
-            d = np.asarray(block.data, dtype=np.float64).reshape(-1, per, r.nchan)
-            hp = d - running_median(d, width)
-            if sigma is None:  # per feed, from the first block (robust; spikes are rare)
-                sigma = np.asarray(robust_sigma(hp, axis=(0, 2)))[None, :, None]
+        for s, e in _chunks(ntime):
+            d = r.data(s * per, e * per).astype(np.float64).reshape(e - s, per, r.nchan)
+            level = running_median(d, width)
+            with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # dead feeds: all NaN
+                rel = (d - level) / np.abs(level)
+                rel -= np.nanmedian(rel, axis=0)
+            if sigma is None:  # per feed, from the first block (robust: spikes are rare)
+                sigma = np.asarray(robust_sigma(rel, axis=(0, 2)))[None, :, None]
             with np.errstate(invalid="ignore"):
-                t, f, c = np.nonzero(hp > nsigma * sigma)
+                t, f, c = np.nonzero(rel > nsigma * sigma)
             for ti, fi, ci in zip(t.tolist(), f.tolist(), c.tolist(), strict=True):
-                k = block.dumps.start + ti
-                dump, b, p = int(dumps[k]), int(beams[fi]), int(pols[fi])
-                chan = int(r.header.get("CHAN0", 0)) + ci
-                z = hp[ti, fi, ci] / sigma[0, fi, 0]
+                dump, b, p = int(dumps[s + ti]), int(beams[fi]), int(pols[fi])
+                chan = chan0 + ci
+                z = rel[ti, fi, ci] / sigma[0, fi, 0]
                 out.append(_rule(*ids, "spikes", f"d{dump}b{b}p{p}c{chan}", "spike",
                                  beam=[[b, b]], pol=[[p, p]], dump=[[dump, dump]],
                                  chan=[[chan, chan]], metric=_metric(z=z, thr=nsigma)))  # fmt: skip
@@ -169,7 +184,7 @@ def detect(base_sdfits: str | Path, auto: Mapping[str, Mapping[str, Any]],
     ``{"rules": [...], "policy": {detector: policy}, "warnings": [...]}``; each rule carries
     its ``policy`` (apply, or suggest when the file says so or the guard demoted it)."""
     todo = {k: {**DEFAULTS[k], **v} for k, v in auto.items()
-            if k in DEFAULTS and v.get("policy", "apply") != "off"}  # fmt: skip
+            if k in DEFAULTS and k != "spikes" and v.get("policy", "apply") != "off"}  # fmt: skip
     out: dict[str, Any] = {"rules": [], "policy": {}, "warnings": []}
     if not todo:
         return out
@@ -194,9 +209,6 @@ def detect(base_sdfits: str | Path, auto: Mapping[str, Mapping[str, Any]],
                                            int(todo["bad_time"]["min_dumps"]), dumps, ids)
         totals["bad_time"] = (dumps.size * nfeed, lambda rs: sum(
             r["dump"][0][1] - r["dump"][0][0] + 1 for r in rs))  # fmt: skip
-    if "spikes" in todo:
-        found["spikes"], nspec = spike_rules(base_sdfits, float(todo["spikes"]["nsigma"]), ids)
-        totals["spikes"] = (nspec, len)
     for name, rules in found.items():
         policy = todo[name].get("policy", "apply")
         if policy == "apply":
@@ -206,6 +218,28 @@ def detect(base_sdfits: str | Path, auto: Mapping[str, Mapping[str, Any]],
                 out["warnings"].append(warning)
         out["policy"][name] = policy
         out["rules"] += [{**r, "policy": policy} for r in rules]
+    return out
+
+
+def detect_spikes(raw_sdfits: str | Path, auto: Mapping[str, Mapping[str, Any]]
+                  ) -> dict[str, Any]:  # fmt: skip
+    """The spike detector on the raw counts of every dump (REF dumps included: a spike there
+    would reach every ON dump it calibrates), as :func:`detect` returns it."""
+    out: dict[str, Any] = {"rules": [], "policy": {}, "warnings": []}
+    setting = {**DEFAULTS["spikes"], **auto.get("spikes", {})}
+    if "spikes" not in auto or setting.get("policy", "apply") == "off":
+        return out
+    with SDFITSReader(raw_sdfits) as r:
+        ids = (int(r.header["OBSNUM"]), int(r.header.get("BANK", 0)))
+    rules, nspec = spike_rules(raw_sdfits, float(setting["nsigma"]), ids)
+    policy = setting.get("policy", "apply")
+    if policy == "apply":
+        policy, warning = _guard("spikes", rules, nspec, len)
+        if warning:
+            log.warning("ObsNum %d bank %d: %s", *ids, warning)
+            out["warnings"].append(warning)
+    out["policy"]["spikes"] = policy
+    out["rules"] = [{**r, "policy": policy} for r in rules]
     return out
 
 

@@ -26,10 +26,10 @@ def _entry(step: str, rule: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def flag_numbers(steps: Mapping[str, Mapping[str, Any]], auto_file: str | Path | None = None,
+def flag_numbers(steps: Mapping[str, Mapping[str, Any]], auto_file: Any = None,
                  header: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """``steps``: step -> resolved parameters (the product's parameter files); ``auto_file``:
-    the generated auto-flag file; ``header``: the baselined SDFITS header (FLG* keywords)."""
+    the generated auto-flag file(s); ``header``: the baselined SDFITS header (FLG* keywords)."""
     applied, vetoes, sha = [], [], {}
     for step, p in steps.items():
         rules = step_rules(p)
@@ -38,8 +38,13 @@ def flag_numbers(steps: Mapping[str, Mapping[str, Any]], auto_file: str | Path |
         for r in rules:
             (vetoes if r["action"] == "unflag" else applied).append(_entry(step, r))
         applied += [_entry(step, r) for r in param_rules(p, step, range(16))]
-    auto = yaml.safe_load(Path(auto_file).read_text()) if auto_file else {}
-    auto = auto or {}
+    files = [auto_file] if isinstance(auto_file, str | Path) else list(auto_file or [])
+    auto: dict[str, Any] = {"rules": [], "policy": {}, "warnings": []}
+    for f in files:
+        doc = yaml.safe_load(Path(f).read_text()) or {}
+        auto["rules"] += doc.get("rules", [])
+        auto["policy"].update(doc.get("policy", {}))
+        auto["warnings"] += doc.get("warnings", [])
     vetoed_ids = {v["id"] for v in vetoes if "id" in v}
     suggestions = []
     for r in auto.get("rules", []):
@@ -93,7 +98,7 @@ def flag_numbers_of(steps: Mapping[str, Mapping[str, Any]], files: Sequence[str 
     the auto-flag file (``.yaml``), either may be missing."""
     from astropy.io import fits
 
-    auto = next((f for f in files if str(f).endswith(".yaml")), None)
+    auto = [f for f in files if str(f).endswith(".yaml")]
     sdfits = next((f for f in files if str(f).endswith(".sdfits")), None)
     header = fits.getheader(sdfits, 1) if sdfits else None
     return flag_numbers(steps, auto, header)

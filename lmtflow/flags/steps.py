@@ -31,8 +31,9 @@ TIME_KEYS = ("time", "time_s", "dump")
 CHANNEL_KEYS = ("chan", "sky_ghz", "vlsr_kms")
 RSR_KEYS = ("chassis", "board", "lag", "freq_ghz")
 SEQUOIA_KEYS = ("beam", "pol", *TIME_KEYS, *CHANNEL_KEYS)
-DETECTOR_STEP = {  # the detectors need baselined spectra: their flags apply at the products
-    "spikes": "select",
+DETECTOR_STEP = {  # spikes are found in the raw counts (REF dumps too): applied at calibrate;
+    # the others need baselined spectra: their flags apply where the products are made
+    "spikes": "calibrate",
     "bad_time": "select",
     "birdies": "select",
     "bad_beams": "select",

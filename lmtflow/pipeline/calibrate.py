@@ -17,7 +17,7 @@ import numpy as np
 
 from ..calibration import calibrate_on, is_on, pair_refs
 from ..errors import ObsNumError
-from ..flags.apply import flag_keywords, step_mask
+from ..flags.apply import applied_auto_rules, flag_keywords, step_mask
 from ..io.sdfits_columns import obsmode
 from ..io.sdfits_reader import SDFITSReader
 from ..io.sdfits_writer import SDFITSWriter
@@ -93,8 +93,12 @@ def _tsys_for_beams(tsys_path: str | Path, beams: np.ndarray, obsnum: int, polic
     return spectra[~bad], scalar[~bad], ~bad
 
 
-def calibrate(raw_sdfits: str | Path, tsys_path: str | Path, out: str | Path, params: dict) -> Path:
-    """Write the calibrated SDFITS (Ta*, K) of the ON dumps of a map ObsNum."""
+def calibrate(
+    raw_sdfits: str | Path, tsys_path: str | Path, out: str | Path, params: dict,
+    auto_flags: str | Path | None = None,
+) -> Path:
+    """Write the calibrated SDFITS (Ta*, K) of the ON dumps of a map ObsNum (``auto_flags``:
+    the generated raw-count auto-flag file, lmtflow.flags.auto)."""
     stype = int(params.get("stype", 2))
     with SDFITSReader(raw_sdfits) as r:
         hdr = r.header
@@ -121,7 +125,8 @@ def calibrate(raw_sdfits: str | Path, tsys_path: str | Path, out: str | Path, pa
                 f"has {len(on_runs)} ON and {len(pairing.ref_runs)} REF blocks; "
                 "stype 2 pairs them by index and needs equal numbers",
             )
-        flags = step_mask(params, r)  # time/dump flags, REF dumps included (None: no rules)
+        # time/dump flags and spikes, REF dumps included (None: no rules)
+        flags = step_mask(params, r, extra=applied_auto_rules(auto_flags))
         if flags is None:
             ref_means = [_mean_dumps(r, a, b) for a, b in pairing.ref_runs]
         else:
