@@ -26,6 +26,12 @@ def merge_numbers(
     for part in parts:
         merged.update(json.loads(Path(part).read_text()))
     merged["params"] = read_steps(param_files)
+    if "cube" in merged:  # S/N advice: a coarser grid (lmtflow.qa.advice)
+        from .advice import resolution_advice
+
+        res = merged["params"].get("grid", {}).get("resolution")
+        if res:
+            merged["advice"] = [*merged.get("advice", []), resolution_advice(float(res))]
     if flag_files:
         from ..flags.qa import flag_numbers_of
 
