@@ -41,8 +41,10 @@ def _mean_dumps(r: SDFITSReader, d0: int, d1: int) -> np.ndarray:
     return mean if np.isfinite(mean).all() else _nanmean_dumps(r, d0, d1)
 
 
-def _nanmean_dumps(r: SDFITSReader, d0: int, d1: int) -> np.ndarray:
-    """:func:`_mean_dumps` without the spectra flagged NaN at ingest (NaN/Inf raw counts)."""
+def _nanmean_dumps(r: SDFITSReader, d0: int, d1: int, flags=None) -> np.ndarray:
+    """:func:`_mean_dumps` without the spectra flagged NaN at ingest (NaN/Inf raw counts) and,
+    given ``flags`` (lmtflow.flags.resolve.FlagMask), without the flagged spectra and channels:
+    a burst of interference in a REF dump stays out of every ON dump it calibrates."""
     per = r.rows_per_dump
     acc = np.zeros(r.datadims[1:], dtype=np.float64)
     n = np.zeros(r.datadims[1:], dtype=np.int64)
@@ -50,24 +52,10 @@ def _nanmean_dumps(r: SDFITSReader, d0: int, d1: int) -> np.ndarray:
         e = min(s + BLOCK_DUMPS, d1 + 1)
         block = r.data(s * per, e * per).reshape((e - s, *r.datadims[1:]))
         finite = np.isfinite(block)
+        if flags is not None:
+            finite &= flags.block(s, e) == 0
         acc += np.where(finite, block, 0.0).sum(axis=0)
         n += finite.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return acc / n
-
-
-def _unflagged_mean_dumps(r: SDFITSReader, d0: int, d1: int, flags) -> np.ndarray:
-    """:func:`_nanmean_dumps` without the flagged spectra and channels (lmtflow.flags): a
-    burst of interference in a REF dump stays out of every ON dump it calibrates."""
-    per = r.rows_per_dump
-    acc = np.zeros(r.datadims[1:], dtype=np.float64)
-    n = np.zeros(r.datadims[1:], dtype=np.int64)
-    for s in range(d0, d1 + 1, BLOCK_DUMPS):
-        e = min(s + BLOCK_DUMPS, d1 + 1)
-        block = r.data(s * per, e * per).reshape((e - s, *r.datadims[1:]))
-        use = np.isfinite(block) & (flags.block(s, e) == 0)
-        acc += np.where(use, block, 0.0).sum(axis=0)
-        n += use.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return acc / n
 
@@ -130,7 +118,7 @@ def calibrate(
         if flags is None:
             ref_means = [_mean_dumps(r, a, b) for a, b in pairing.ref_runs]
         else:
-            ref_means = [_unflagged_mean_dumps(r, a, b, flags) for a, b in pairing.ref_runs]
+            ref_means = [_nanmean_dumps(r, a, b, flags) for a, b in pairing.ref_runs]
         if stype == 1:
             n = [b - a + 1 for a, b in pairing.ref_runs]
             all_ref = sum(m * k for m, k in zip(ref_means, n, strict=True)) / sum(n)
