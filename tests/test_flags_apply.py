@@ -39,13 +39,25 @@ def table(path):
         return h[1].data.copy(), h[1].header.copy(), h[0].header.copy()
 
 
-def test_no_flags_gives_the_same_file(steps, tmp_path):
-    out = tmp_path / "a.cal.sdfits"
-    calibrate(steps["raw"], steps["tsys"], out, steps["calibrate"])
-    new, old = out.read_bytes(), steps["cal"].read_bytes()
-    assert len(new) == len(old)
-    date = new.index(b"DATE    =")  # the primary header's creation date is the only change
-    assert new[:date] == old[:date] and new[date + 80 :] == old[date + 80 :]
+def same_but_date(new: bytes, old: bytes) -> bool:
+    """Byte-identical files but for the primary header's creation date."""
+    date = new.index(b"DATE    =")
+    same = new[:date] == old[:date] and new[date + 80 :] == old[date + 80 :]
+    return len(new) == len(old) and same
+
+
+def test_no_flags_gives_the_same_files(steps, reduced, tmp_path):
+    cal, base = tmp_path / "a.cal.sdfits", tmp_path / "a.base.sdfits"
+    calibrate(steps["raw"], steps["tsys"], cal, steps["calibrate"])
+    assert same_but_date(cal.read_bytes(), steps["cal"].read_bytes())
+    baseline(steps["cal"], base, steps["baseline"])
+    assert same_but_date(base.read_bytes(), steps["base"].read_bytes())
+    cube = tmp_path / "c.fits"
+    grid_products([steps["base"]], cube, tmp_path / "w.fits", steps["grid"])
+    new, old = fits.open(cube), fits.open(reduced["dir"] / f"{reduced['obsnum']}__0.cube.fits")
+    assert np.array_equal(new[0].data, old[0].data, equal_nan=True)
+    differ = {k for k in new[0].header if new[0].header[k] != old[0].header.get(k)}
+    assert differ <= {"DATE", "HISTORY"}, differ
 
 
 def test_time_flags_mark_on_dumps_and_keep_ref_dumps_out(steps, tmp_path):
