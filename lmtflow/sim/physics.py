@@ -48,6 +48,13 @@ def roach_counts(
     )
     z = rng.standard_normal((nd, 4, nchan), dtype=np.float32)
     z *= sigma[None, :, None]
+    for bad in inst.faults.bad_intervals:  # noise x factor on some beams for a while
+        if bad["obsnum"] == obs.obsnum:
+            rel = t - obs.timeline.t_start
+            when = (rel >= bad["t0_s"]) & (rel <= bad["t1_s"])
+            for k, i in enumerate(idx):
+                if inst.inputs[i].pixel in bad["beams"]:
+                    z[when, k, :] *= np.float32(bad["factor"])
     z += np.float32(1.0)
     temp *= z
     temp *= inst.gain[idx][None, :, :]
