@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 from ..io.atomic import atomic_path
 from ..io.sdfits_reader import SDFITSReader
 from ..qa.beams import summarize
-from ..qa.numbers import _line_free, find_birdies
+from ..qa.numbers import MIN_BIRDIE_ROWS, _line_free, birdie_scores
 from ..qa.stats import high_outliers, robust_sigma, running_median
 
 log = logging.getLogger(__name__)
@@ -82,18 +82,21 @@ def bad_beam_rules(rms: NDArray, beams: NDArray, pols: NDArray, nsigma: float,
 
 
 def birdie_rules(summary: Any, nsigma: float, grow: int, ids: tuple[int, int]) -> list[dict]:
-    """Birdie channels (lmtflow.qa.numbers.find_birdies), each on the feeds it hits."""
-    feeds = np.arange(summary.beams.size)
-    found = find_birdies(summary.waterfall, summary.channels, feeds, nsigma, _line_free(summary))
+    """Birdie channels (lmtflow.qa.numbers.birdie_scores above ``nsigma`` on some feed), each
+    on the feeds scoring above ``nsigma / 2`` there (hysteresis: a birdie found on one beam is
+    flagged on the beams where it is weaker too), grown by ``grow`` channels each side."""
+    if summary.waterfall.shape[0] < MIN_BIRDIE_ROWS:
+        return []
+    scores = np.nan_to_num(birdie_scores(summary.waterfall, _line_free(summary)))
     out = []
-    for item in found:
-        c = item["channel"]
-        hit = item["beams"]
-        beams = sorted({int(summary.beams[f]) for f in hit})
-        pols = sorted({int(summary.pols[f]) for f in hit})
-        out.append(_rule(*ids, "birdies", f"c{c}", "birdie", beam=[[b, b] for b in beams],
-                         pol=[[p, p] for p in pols], chan=[[c - grow, c + grow]],
-                         metric=_metric(thr=nsigma)))  # fmt: skip
+    for c in np.flatnonzero((scores > nsigma).any(axis=0)):
+        feeds = np.flatnonzero(scores[:, c] > nsigma / 2)
+        chan = int(summary.channels[c])
+        beams = sorted({int(summary.beams[f]) for f in feeds})
+        pols = sorted({int(summary.pols[f]) for f in feeds})
+        out.append(_rule(*ids, "birdies", f"c{chan}", "birdie", beam=[[b, b] for b in beams],
+                         pol=[[p, p] for p in pols], chan=[[chan - grow, chan + grow]],
+                         metric=_metric(z=scores[:, c].max(), thr=nsigma)))  # fmt: skip
     return out
 
 

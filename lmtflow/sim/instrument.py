@@ -19,6 +19,7 @@ Schema (``instrument:`` and ``faults:`` mappings of a session)::
       dead_value: 0.0
       noisy_beams: {5: 3.0}      # pixel -> radiometer-noise factor
       birdies:                   # narrow spurious signals, in every spectrum of the pixels
+                                 # (period_s, duty: on for a duty fraction of each period)
         - {channels: [1200], amplitude_k: 2.0, pixels: all, banks: [0]}
       spikes: {per_file: 3, factor: 1000.0}  # random single (row, channel) values x factor
       bad_intervals:             # noise x factor on some beams for a while (seconds after start)
@@ -112,6 +113,9 @@ def parse_faults(d: dict[str, Any] | None, npix: int, nbanks: int) -> Faults:
                 "amplitude_k": float(b["amplitude_k"]),
                 "pixels": list(range(npix)) if pix == "all" else [int(p) for p in pix],
                 "banks": [int(x) for x in b.get("banks", range(nbanks))],
+                # intermittent: on for the first duty fraction of every period_s (0 = steady)
+                **({"period_s": float(b["period_s"]), "duty": float(b.get("duty", 0.5))}
+                   if b.get("period_s") else {}),
             }
         )
     spikes = d.get("spikes", {}) or {}

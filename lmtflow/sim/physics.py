@@ -66,8 +66,11 @@ def roach_counts(
                 ri = inst.inputs[i]
                 if ri.pixel in b["pixels"] and ri.bank in b["banks"]:
                     ch = np.asarray(b["channels"])
+                    on = drift
+                    if b.get("period_s"):  # intermittent: on for a duty fraction of a period
+                        on = drift * ((t % b["period_s"]) < b["duty"] * b["period_s"])
                     temp[:, k, ch] += (
-                        np.float32(b["amplitude_k"]) * drift[:, None] * inst.gain[i, ch][None, :]
+                        np.float32(b["amplitude_k"]) * on[:, None] * inst.gain[i, ch][None, :]
                     )
     for k, i in enumerate(idx):
         if inst.inputs[i].pixel in f.dead_beams:
