@@ -13,6 +13,7 @@ from astropy.io import fits
 
 from lmtflow.flags.apply import flag_summary
 from lmtflow.flags.rules import parse_flag_text, public
+from lmtflow.io.sdfits_reader import SDFITSReader
 from lmtflow.pipeline.baseline import baseline
 from lmtflow.pipeline.calibrate import calibrate
 from lmtflow.pipeline.grid import grid_products
@@ -135,3 +136,24 @@ def test_beam_rule_grids_what_pix_list_grids(steps, tmp_path):
     full = tmp_path / "full.fits"
     grid_products([steps["base"]], full, tmp_path / "wf.fits", steps["grid"])
     assert not np.array_equal(fits.getdata(a), fits.getdata(full), equal_nan=True)
+
+
+def test_detectors_flag_nothing_on_clean_data(steps):
+    """The small map (no faults, a bright line): no beam, no birdie (the line is none), spikes
+    in under 0.1% of the spectra and bad time under 0.1% of the dumps."""
+    from lmtflow.flags.auto import detect, detect_spikes
+
+    params = {**steps["grid"], "b_regions": steps["baseline"]["b_regions"]}
+    on = {k: {"policy": "apply"} for k in ("bad_beams", "birdies", "bad_time")}
+    found = detect(steps["base"], on, params)
+    assert found["warnings"] == [] and set(found["policy"]) == set(on)
+    kinds = [r["reason"] for r in found["rules"]]
+    assert "noisy_beam" not in kinds and "dead_beam" not in kinds and "birdie" not in kinds
+    with SDFITSReader(steps["base"]) as r:
+        ndump, nfeed = r.datadims[0], r.rows_per_dump
+    bad = sum(r["dump"][0][1] - r["dump"][0][0] + 1 for r in found["rules"] if "dump" in r)
+    assert bad < 0.001 * ndump * nfeed
+    spikes = detect_spikes(steps["raw"], {"spikes": {"policy": "apply"}})["rules"]
+    with SDFITSReader(steps["raw"]) as r:
+        nspec = r.nrows
+    assert len(spikes) < 0.001 * nspec  # under 0.1% false spectra

@@ -121,7 +121,6 @@ def spike_rules(path: str | Path, nsigma: float, ids: tuple[int, int], width: in
         beams, pols = r.column("FDNUM", 0, per), r.column("PLNUM", 0, per)
         dumps = r.column("INTNUM")[::per] if r.nrows else np.zeros(0, int)
         chan0 = int(r.header.get("CHAN0", 0))
-        sigma = None
         for s, e in _chunks(ntime):
             d = r.data(s * per, e * per).astype(np.float64).reshape(e - s, per, r.nchan)
             level = running_median(d, width)
@@ -129,7 +128,7 @@ def spike_rules(path: str | Path, nsigma: float, ids: tuple[int, int], width: in
                 warnings.simplefilter("ignore", RuntimeWarning)  # dead feeds: all NaN
                 rel = (d - level) / np.abs(level)
                 rel -= np.nanmedian(rel, axis=0)
-            if sigma is None:  # per feed, from the first block (robust: spikes are rare)
+                # per feed and block (robust: spikes are rare; the noise drifts)
                 sigma = np.asarray(robust_sigma(rel, axis=(0, 2)))[None, :, None]
             with np.errstate(invalid="ignore"):
                 t, f, c = np.nonzero(rel > nsigma * sigma)
