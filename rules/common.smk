@@ -16,7 +16,7 @@ try:
     config.update(validate_config(config))
     OBS, COMBOS = scan_config(config)
     PLAN = AttemptPlan(config, OBS)
-    from lmtflow.flags.steps import check_run
+    from lmtflow.flags.check import check_run
 
     for _warning in check_run(config, OBS):
         sys.stderr.write(f"lmtflow: warning: flags: {_warning}\n")

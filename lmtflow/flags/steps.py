@@ -138,22 +138,6 @@ def unmatched_rules(config: Mapping[str, Any], runs: list[tuple[int, list[int], 
     return out
 
 
-def check_run(config: Mapping[str, Any], infos: Mapping[int, Any]) -> list[str]:
-    """Load and check the flag file of the config and of every attempt before any job runs
-    (FlagFileError names the file, rule and nearest key); warnings for rules that select no
-    ObsNum and bank of the run. ``infos``: ObsNum -> lmtflow.scan.ObsInfo."""
-    from ..attempts import attempt_config, kind_of
-
-    runs = [(n, list(i.banks), kind_of(i)) for n, i in sorted(infos.items())]
-    warnings, seen = [], set()
-    for name in ["", *(config.get("attempts") or {})]:
-        cfg = attempt_config(config, name) if name else config
-        if cfg.get("flags") and cfg["flags"] not in seen:
-            seen.add(cfg["flags"])
-            warnings += unmatched_rules(cfg, runs)
-    return warnings
-
-
 def with_rules(params: dict[str, Any], rules: list[dict[str, Any]], info: Any, bank: int,
                step: str) -> dict[str, Any]:  # fmt: skip
     """Step parameters with interactive rules (lmtflow.interactive ``flag()``) of this step
