@@ -597,10 +597,15 @@ def auto_flag_input(wildcards):
 
 def qa_flag_inputs(wildcards):
     """What the QA numbers read about flags: the baselined SDFITS (its FLG* keywords) and the
-    auto-flag file; nothing without a flag file (the DAG stays as it was)."""
+    auto-flag files; nothing when no flag rule or detector touches the ObsNum (the DAG stays
+    as it was)."""
     info = OBS[int(wildcards.obsnum)]
     if info.is_rsr or not PLAN.config_of(wildcards.attempt).get("flags"):
         return []
+    steps = layout.STEP_CHAINS[kind_of(info)]
+    if not any("flags" in PLAN.params(wildcards.attempt, wildcards.obsnum, wildcards.bank, s)
+               for s in steps):  # fmt: skip
+        return []  # no rule touches this ObsNum: its QA stays as it was
     base = at_step(layout.BASE_SDFITS, "baseline")(wildcards)
     autos = [auto_raw_input(wildcards)] if auto_raw_policies(wildcards) else []
     return [base, *autos, *([auto_flag_input(wildcards)] if auto_policies(wildcards) else [])]
