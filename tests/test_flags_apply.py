@@ -157,3 +157,23 @@ def test_detectors_flag_nothing_on_clean_data(steps):
     with SDFITSReader(steps["raw"]) as r:
         nspec = r.nrows
     assert len(spikes) < 0.001 * nspec  # under 0.1% false spectra
+
+
+def test_ps_exposure_drops_by_exactly_the_flagged_time(small_sim, tmp_path):
+    """A time rule on the Ps tracking beam: the spectrum's EXPOSURE drops by exactly the
+    exposure of the flagged ON dumps (the flags reach the spectrum through FLAGS)."""
+    import lmtflow
+
+    obs = lmtflow.load(small_sim.labels["ps"], data_lmt=small_sim.data_lmt, work=tmp_path)
+    beam = obs.ctx.params("spectrum", {})["pix_list"][0]
+    cal = obs.calibrate()
+    with SDFITSReader(cal.path) as r:
+        per = r.rows_per_dump
+        dumps = r.column("INTNUM")[::per]
+        exposure = float(r.column("EXPOSURE")[0])
+    plain = fits.getheader(cal.baseline().spectrum().path)  # (the next run writes there)
+    assert "EXPOSURE" not in plain  # no flags: the product is as before
+    obs.flag("burst", beam=beam, dump=[[int(dumps[2]), int(dumps[4])]])
+    flagged = obs.calibrate().baseline().spectrum()
+    on = len(dumps) * exposure
+    assert fits.getheader(flagged.path)["EXPOSURE"] == pytest.approx(on - 3 * exposure, rel=1e-9)

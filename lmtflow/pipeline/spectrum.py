@@ -24,6 +24,17 @@ def _bs_beams(text: str) -> tuple[int, int] | None:
     return (parts[0], parts[1]) if len(parts) == 2 and min(parts) >= 0 else None
 
 
+def used_exposure(cols: dict, per: int, chosen: list[int], flagged: np.ndarray | None) -> float:
+    """Summed EXPOSURE of the spectra a Ps/Bs spectrum uses (not wholly flagged), averaged
+    over its beams and polarisations: a flagged dump lowers it by exactly its exposure."""
+    use = np.isin(cols["FDNUM"], chosen)
+    if flagged is not None:
+        use &= ~flagged
+    per_feed = np.where(use, cols["EXPOSURE"], 0.0).reshape(-1, per).sum(axis=0)
+    feeds = np.isin(cols["FDNUM"][:per], chosen)
+    return float(per_feed[feeds].mean())
+
+
 def make_spectrum(
     base_sdfits: str | Path, fits_out: str | Path, ascii_out: str | Path, params: dict,
     auto_flags: list[str | Path] | tuple = (),
@@ -32,7 +43,7 @@ def make_spectrum(
     with SDFITSReader(base_sdfits) as r:
         hdr = r.header
         per = r.rows_per_dump
-        cols = r.columns(["FDNUM", "PLNUM", "RMS", "TSYS", "INTNUM"])
+        cols = r.columns(["FDNUM", "PLNUM", "RMS", "TSYS", "INTNUM", "EXPOSURE"])
         flagged, flags = select_flags(r, params, auto_flags[0] if auto_flags else None)
         bits = input_flags(r, 0, r.nrows)
         if flags is not None:  # channels this step flags (birdies, spikes)
@@ -50,6 +61,9 @@ def make_spectrum(
             f"{base_sdfits}: none of the beams {params['pix_list']} is in the data "
             f"(beams {sorted(set(beams.tolist()))})"
         )
+    if flagged is not None or bits is not None:  # with flags: the integration actually used
+        flag_cards["EXPOSURE"] = (used_exposure(cols, per, chosen, flagged),
+                                  "[s] unflagged exposure per beam")  # fmt: skip
     block = on_blocks(cols["INTNUM"][::per])
     bs = beam_spectra(data, cols["RMS"], beams, pols, block, chosen)
     final, per_block = combine_beams(bs, obspgm, _bs_beams(hdr.get("BSBEAMS", "")))
