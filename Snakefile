@@ -27,6 +27,7 @@ include: "rules/spectrum.smk"
 include: "rules/combination.smk"
 include: "rules/rsr.smk"
 include: "rules/qa.smk"
+include: "rules/flags.smk"
 
 
 rule all:

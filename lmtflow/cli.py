@@ -86,9 +86,15 @@ def _add_web(sub: argparse._SubParsersAction) -> None:
     add_web(sub)
 
 
+def _add_flags(sub: argparse._SubParsersAction) -> None:
+    from .flags.tools import add_parser
+
+    add_parser(sub)
+
+
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_simulate, _add_demo]
 _SUBCOMMANDS += COMMANDS  # info, project, run, status (lmtflow/commands/)
-_SUBCOMMANDS.append(_add_web)
+_SUBCOMMANDS += [_add_flags, _add_web]
 
 
 def build_parser() -> argparse.ArgumentParser:

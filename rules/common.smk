@@ -16,6 +16,10 @@ try:
     config.update(validate_config(config))
     OBS, COMBOS = scan_config(config)
     PLAN = AttemptPlan(config, OBS)
+    from lmtflow.flags.check import check_run
+
+    for _warning in check_run(config, OBS):
+        sys.stderr.write(f"lmtflow: warning: flags: {_warning}\n")
 except LmtflowError as exc:
     sys.stderr.write(f"lmtflow: {exc}\n")
     raise SystemExit(1)
@@ -590,3 +594,48 @@ def rsr_combo_regex():
     import re
 
     return "|".join(re.escape(c) for c in sorted(COMBOS) if combo_first(c).is_rsr) or "(?!)"
+
+
+# --- Automatic flags (rules/flags.smk, lmtflow.flags.auto)
+
+
+def auto_policies(wildcards):
+    """The detector policies of an ObsNum and bank (the select step's flags), {} if none."""
+    p = PLAN.params(wildcards.attempt, wildcards.obsnum, wildcards.bank, "select")
+    return (p.get("flags") or {}).get("auto", {})
+
+
+def auto_raw_policies(wildcards):
+    """The policies of the detectors that run on the raw counts (calibrate's flags), {}."""
+    p = PLAN.params(wildcards.attempt, wildcards.obsnum, wildcards.bank, "calibrate")
+    return (p.get("flags") or {}).get("auto", {})
+
+
+def auto_raw_input(wildcards):
+    """The raw-count auto-flag file a calibrate job applies ([] with no detector on)."""
+    if not auto_raw_policies(wildcards):
+        return []
+    return at_step(layout.AUTO_RAW_FLAGS, "calibrate")(wildcards)
+
+
+def auto_flag_input(wildcards):
+    """The generated auto-flag file a grid or spectrum job applies ([] with no detector on)."""
+    if not auto_policies(wildcards):
+        return []
+    return at_step(layout.AUTO_FLAGS, "select")(wildcards)
+
+
+def qa_flag_inputs(wildcards):
+    """What the QA numbers read about flags: the baselined SDFITS (its FLG* keywords) and the
+    auto-flag files; nothing when no flag rule or detector touches the ObsNum (the DAG stays
+    as it was)."""
+    info = OBS[int(wildcards.obsnum)]
+    if info.is_rsr or not PLAN.config_of(wildcards.attempt).get("flags"):
+        return []
+    steps = layout.STEP_CHAINS[kind_of(info)]
+    if not any("flags" in PLAN.params(wildcards.attempt, wildcards.obsnum, wildcards.bank, s)
+               for s in steps):  # fmt: skip
+        return []  # no rule touches this ObsNum: its QA stays as it was
+    base = at_step(layout.BASE_SDFITS, "baseline")(wildcards)
+    autos = [auto_raw_input(wildcards)] if auto_raw_policies(wildcards) else []
+    return [base, *autos, *([auto_flag_input(wildcards)] if auto_policies(wildcards) else [])]

@@ -76,6 +76,7 @@ rule qa_numbers:
     input:
         parts=qa_parts,
         params=srdp_param_files,
+        flags=qa_flag_inputs,
     output:
         work(layout.QA_NUMBERS),
     params:

@@ -5,6 +5,7 @@ rule spectrum:
     input:
         base=at_step(layout.BASE_SDFITS, "baseline"),
         params=params_file("spectrum"),
+        auto=auto_flag_input,
     output:
         fits=reported_srdp(layout.SRDP_SPECTRUM),
         ascii=reported_srdp(layout.SRDP_SPECTRUM_TXT),

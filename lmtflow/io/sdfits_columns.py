@@ -143,10 +143,16 @@ def data_column_spec(nchan: int, unit: str) -> ColumnSpec:
     return ColumnSpec("DATA", "E", int(nchan), unit, "spectrum")
 
 
-def table_columns(nchan: int, unit: str) -> tuple[ColumnSpec, ...]:
-    """All columns in file order, ``DATA`` at position 7."""
+FLAGS_COLUMN = "FLAGS"
+"""Optional last column: one byte per channel, non-zero = flagged (dysh reads it as flags;
+the bits say which origin flagged it, lmtflow.flags.resolve.ORIGIN_BITS). DATA stays as is."""
+
+
+def table_columns(nchan: int, unit: str, flags: bool = False) -> tuple[ColumnSpec, ...]:
+    """All columns in file order, ``DATA`` at position 7 (``FLAGS`` last when asked for)."""
     k = DATA_COLUMN - 1
-    return (*COLUMNS[:k], data_column_spec(nchan, unit), *COLUMNS[k:])
+    extra = (ColumnSpec(FLAGS_COLUMN, "B", int(nchan), "", "flag bits"),) if flags else ()
+    return (*COLUMNS[:k], data_column_spec(nchan, unit), *COLUMNS[k:], *extra)
 
 
 def row_dtype(columns: tuple[ColumnSpec, ...]) -> np.dtype:
@@ -155,6 +161,8 @@ def row_dtype(columns: tuple[ColumnSpec, ...]) -> np.dtype:
     for c in columns:
         if c.name == "DATA":
             fields.append((c.name, ">f4", (c.width,)))
+        elif c.name == FLAGS_COLUMN:
+            fields.append((c.name, "u1", (c.width,)))
         else:
             fields.append((c.name, c.dtype))
     return np.dtype(fields)

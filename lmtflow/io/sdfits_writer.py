@@ -89,10 +89,11 @@ def build_headers(
     header: Mapping[str, Any] | Iterable[tuple] | None = None,
     params: Mapping[str, Any] | None = None,
     history: Iterable[str] = (),
+    flags: bool = False,
 ) -> tuple[fits.Header, fits.Header, tuple[ColumnSpec, ...]]:
     """Primary and ``SINGLE DISH`` table headers (NAXIS2 = ``nrows``) and the column list."""
     unit = TSCALE_UNITS[tscale]
-    columns = table_columns(nchan, unit)
+    columns = table_columns(nchan, unit, flags)
     coldefs = [fits.Column(name=c.name, format=c.tform, unit=c.unit or None) for c in columns]
     table = fits.BinTableHDU.from_columns(coldefs, nrows=0).header
     table["NAXIS2"] = nrows
@@ -179,8 +180,10 @@ class SDFITSWriter:
         chunk_bytes: int = 8 << 20,
         preallocate: bool = True,
         fsync: bool = False,
+        flags: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.flags = bool(flags)  # a FLAGS column (append(..., flags=...)) after the others
         self.nrows = int(nrows)
         self.nchan = int(nchan)
         if self.nrows < 0 or self.nchan < 1:
@@ -210,6 +213,7 @@ class SDFITSWriter:
             header=header,
             params=params,
             history=history,
+            flags=self.flags,
         )
         self._dtype = row_dtype(self._columns)
         if self._dtype.itemsize != table["NAXIS1"]:  # pragma: no cover - schema invariant
@@ -318,22 +322,29 @@ class SDFITSWriter:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def append(self, columns: Mapping[str, ArrayLike] | np.ndarray, data: ArrayLike) -> None:
+    def append(
+        self,
+        columns: Mapping[str, ArrayLike] | np.ndarray,
+        data: ArrayLike,
+        flags: ArrayLike | None = None,
+    ) -> None:
         """Write the next block of rows.
 
         ``columns`` maps column names to per-row arrays (or scalars) or is a structured array;
         ``data`` has shape ``(n, nchan)`` or any shape ending in ``nchan`` (e.g.
-        ``(ndump, nbeam, npol, nband, nchan)``), rows in C order. Any error aborts the file.
+        ``(ndump, nbeam, npol, nband, nchan)``), rows in C order; ``flags`` (uint8, the
+        shape of ``data``; None = none flagged) fills the ``FLAGS`` column of a writer made
+        with ``flags=True``. Any error aborts the file.
         """
         if self._closed:
             raise SDFITSError(self.path, "append() after the writer was closed or aborted")
         try:
-            self._append(columns, data)
+            self._append(columns, data, flags)
         except BaseException:
             self.abort()
             raise
 
-    def _append(self, columns: Mapping[str, ArrayLike] | np.ndarray, data: ArrayLike) -> None:
+    def _append(self, columns, data: ArrayLike, flags: ArrayLike | None = None) -> None:
         data = np.asarray(data)
         if data.ndim < 1 or data.shape[-1] != self.nchan:
             raise ValueError(f"{self.path}: data shape {data.shape} does not end in {self.nchan}")
@@ -350,6 +361,10 @@ class SDFITSWriter:
         if isinstance(columns, np.ndarray):
             columns = {name: columns[name] for name in columns.dtype.names or ()}
         src = self._sources(columns, n)
+        if flags is not None:
+            if not self.flags:
+                raise ValueError(f"{self.path}: flags given to a writer without a FLAGS column")
+            fl = np.asarray(flags, dtype=np.uint8).reshape(n, self.nchan)
         step = self._chunk_rows
         for i in range(0, n, step):
             k = min(step, n - i)
@@ -360,6 +375,8 @@ class SDFITSWriter:
             for name, val in src.items():
                 out[name] = val if val.ndim == 0 else val[i : i + k]
             out["DATA"] = data[i : i + k]
+            if self.flags:
+                out["FLAGS"] = 0 if flags is None else fl[i : i + k]
             self._pending[slot] = self._writer.submit(self._write, raw)
             self._chunks += 1
         self.rows_written += n

@@ -19,8 +19,11 @@ Schema (``instrument:`` and ``faults:`` mappings of a session)::
       dead_value: 0.0
       noisy_beams: {5: 3.0}      # pixel -> radiometer-noise factor
       birdies:                   # narrow spurious signals, in every spectrum of the pixels
+                                 # (period_s, duty: on for a duty fraction of each period)
         - {channels: [1200], amplitude_k: 2.0, pixels: all, banks: [0]}
       spikes: {per_file: 3, factor: 1000.0}  # random single (row, channel) values x factor
+      bad_intervals:             # noise x factor on some beams for a while (seconds after start)
+        - {obsnum: 79448, beams: [5, 6], t0_s: 20, t1_s: 30, factor: 4}
       missing_roach: [{obsnum: 79448, roach: 2}]  # file simply not written
 
 Roach ``N`` input ``k`` carries pixel ``4*(N mod 4)+k`` of bank ``N//4`` (Sequoia) or pixel
@@ -58,7 +61,8 @@ INSTRUMENT_DEFAULTS: dict[str, Any] = {
     "dtype": "float32",
     "tracking_beam": None,
 }
-FAULT_KEYS = {"dead_beams", "dead_value", "noisy_beams", "birdies", "spikes", "missing_roach"}
+FAULT_KEYS = {"dead_beams", "dead_value", "noisy_beams", "birdies", "spikes", "missing_roach",
+              "bad_intervals"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,9 @@ class Faults:
     spikes_per_file: int = 0
     spike_factor: float = 1000.0
     missing_roach: set[tuple[int, int]] = field(default_factory=set)
+    bad_intervals: list[dict[str, Any]] = field(default_factory=list)
+    """``{obsnum, beams, t0_s, t1_s, factor}``: the radiometer noise of those beams is
+    ``factor`` times higher from ``t0_s`` to ``t1_s`` after the ObsNum's first sample."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +95,7 @@ class Faults:
             "birdie_model": "gain*amplitude_k*(1+0.5*sin(2*pi*t/47 s)) added to the counts",
             "spikes_per_file": self.spikes_per_file,
             "spike_factor": self.spike_factor,
+            "bad_intervals": self.bad_intervals,
         }
 
 
@@ -105,6 +113,9 @@ def parse_faults(d: dict[str, Any] | None, npix: int, nbanks: int) -> Faults:
                 "amplitude_k": float(b["amplitude_k"]),
                 "pixels": list(range(npix)) if pix == "all" else [int(p) for p in pix],
                 "banks": [int(x) for x in b.get("banks", range(nbanks))],
+                # intermittent: on for the first duty fraction of every period_s (0 = steady)
+                **({"period_s": float(b["period_s"]), "duty": float(b.get("duty", 0.5))}
+                   if b.get("period_s") else {}),
             }
         )
     spikes = d.get("spikes", {}) or {}
@@ -116,6 +127,10 @@ def parse_faults(d: dict[str, Any] | None, npix: int, nbanks: int) -> Faults:
         spikes_per_file=int(spikes.get("per_file", 0)),
         spike_factor=float(spikes.get("factor", 1000.0)),
         missing_roach={(int(m["obsnum"]), int(m["roach"])) for m in d.get("missing_roach", [])},
+        bad_intervals=[{"obsnum": int(b["obsnum"]), "beams": [int(x) for x in b["beams"]],
+                        "t0_s": float(b["t0_s"]), "t1_s": float(b["t1_s"]),
+                        "factor": float(b.get("factor", 3.0))}
+                       for b in d.get("bad_intervals", [])],  # fmt: skip
     )
 
 

@@ -1,0 +1,256 @@
+"""Automatic flags: detectors run on the baselined SDFITS of one ObsNum and bank.
+
+Each detector has a policy (``apply``, ``suggest``, ``off``) and thresholds in the flag
+file's ``auto`` section; a detector the section does not name is off (a config without flags
+reduces as before). The QA's detectors are reused (lmtflow.qa.numbers): bad beams are feeds
+(beam and polarisation) whose median RMS lies ``nsigma`` robust sigmas above the feeds' median
+or that have no finite RMS; birdies are channels whose clipped time-mean or time-scatter score
+exceeds ``nsigma`` (grown by ``grow`` channels each side). Spikes are single channels of single
+spectra ``nsigma`` robust sigmas above their running median across channels; bad time is a
+run of at least ``min_dumps`` dumps whose running-mean RMS of a feed stands ``nsigma`` robust
+sigmas above that feed's median.
+
+Every found item is a rule with an id made of what was found
+(``auto/<ObsNum>/<bank>/<detector>/<item>``), so a veto by id survives re-detection. A guard
+(ALMA's "toomany") demotes a detector to ``suggest`` with a warning when it would flag more than
+half of the feeds, 10% of the channels, 30% of the dumps or 5% of the spectra (spikes).
+
+The flags apply where the products are made (gridding or the Ps/Bs spectrum): the detectors
+need the baselined spectra, so they cannot come before the baseline.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from numpy.typing import NDArray
+
+from ..io.atomic import atomic_path
+from ..io.sdfits_reader import SDFITSReader
+from ..qa.beams import summarize
+from ..qa.numbers import MIN_BIRDIE_ROWS, _line_free, birdie_scores
+from ..qa.stats import high_outliers, robust_sigma, running_median
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "bad_beams": {"nsigma": 5.0},
+    "birdies": {"nsigma": 6.0, "grow": 1},
+    "spikes": {"nsigma": 10.0},
+    "bad_time": {"nsigma": 5.0, "min_dumps": 5},
+}
+GUARD = {"bad_beams": 0.5, "birdies": 0.10, "bad_time": 0.30, "spikes": 0.05}
+"""Largest fraction a detector may flag (feeds, channels, dumps, spectra) before it is
+demoted to suggest."""
+
+
+def _rule(obsnum: int, bank: int, detector: str, item: str, reason: str, **keys: Any) -> dict:
+    return {"action": "flag", "origin": "auto", "id": f"auto/{obsnum}/{bank}/{detector}/{item}",
+            "reason": reason, **keys}  # fmt: skip
+
+
+def _metric(**values: float) -> dict[str, float]:
+    return {k: round(float(v), 3) if np.isfinite(v) else None for k, v in values.items()}
+
+
+def bad_beam_rules(rms: NDArray, beams: NDArray, pols: NDArray, nsigma: float,
+                   ids: tuple[int, int]) -> list[dict]:  # fmt: skip
+    """Dead (no finite RMS) and noisy feeds, one rule per beam and polarisation."""
+    with np.errstate(invalid="ignore"):
+        rms = np.where(np.isfinite(rms) & (rms > 0), rms, np.nan)
+    has = np.isfinite(rms).any(axis=0)
+    per_feed = np.full(rms.shape[1], np.nan)
+    per_feed[has] = np.nanmedian(rms[:, has], axis=0)
+    bad = high_outliers(per_feed, nsigma)
+    good = per_feed[np.isfinite(per_feed)]
+    med, sigma = (np.median(good), robust_sigma(good)) if good.size else (np.nan, np.nan)
+    out = []
+    for f in np.flatnonzero(bad):
+        b, p = int(beams[f]), int(pols[f])
+        dead = not has[f]
+        z = np.inf if dead else (per_feed[f] - med) / sigma
+        out.append(_rule(*ids, "bad_beams", f"b{b}p{p}", "dead_beam" if dead else "noisy_beam",
+                         beam=[[b, b]], pol=[[p, p]],
+                         metric=_metric(z=z, rms=per_feed[f], thr=nsigma)))  # fmt: skip
+    return out
+
+
+def birdie_rules(summary: Any, nsigma: float, grow: int, ids: tuple[int, int]) -> list[dict]:
+    """Birdie channels (lmtflow.qa.numbers.birdie_scores above ``nsigma`` on some feed), each
+    on the feeds scoring above ``nsigma / 2`` there (hysteresis: a birdie found on one beam is
+    flagged on the beams where it is weaker too), grown by ``grow`` channels each side."""
+    if summary.waterfall.shape[0] < MIN_BIRDIE_ROWS:
+        return []
+    scores = np.nan_to_num(birdie_scores(summary.waterfall, _line_free(summary)))
+    out = []
+    for c in np.flatnonzero((scores > nsigma).any(axis=0)):
+        feeds = np.flatnonzero(scores[:, c] > nsigma / 2)
+        chan = int(summary.channels[c])
+        beams = sorted({int(summary.beams[f]) for f in feeds})
+        pols = sorted({int(summary.pols[f]) for f in feeds})
+        out.append(_rule(*ids, "birdies", f"c{chan}", "birdie", beam=[[b, b] for b in beams],
+                         pol=[[p, p] for p in pols], chan=[[chan - grow, chan + grow]],
+                         metric=_metric(z=scores[:, c].max(), thr=nsigma)))  # fmt: skip
+    return out
+
+
+def _chunks(n: int, size: int = 64, least: int = 16) -> list[tuple[int, int]]:
+    """Blocks of ``size`` dumps; a short last block joins the one before it."""
+    edges = list(range(0, n, size)) + [n]
+    if len(edges) > 2 and edges[-1] - edges[-2] < least:
+        del edges[-2]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def spike_rules(path: str | Path, nsigma: float, ids: tuple[int, int], width: int = 5
+                ) -> tuple[list[dict], int]:  # fmt: skip
+    """Single-spectrum spikes in raw counts: a channel above its running median across
+    channels, relative to that median (the radiometer noise is proportional to the counts),
+    after each channel's median over the block's dumps is taken off (a birdie present in every
+    dump is no spike), by ``nsigma`` robust sigmas of the feed. Returns the rules and the
+    number of spectra searched."""
+    out: list[dict] = []
+    with SDFITSReader(path) as r:
+        ntime, per = r.datadims[0], r.rows_per_dump
+        beams, pols = r.column("FDNUM", 0, per), r.column("PLNUM", 0, per)
+        dumps = r.column("INTNUM")[::per] if r.nrows else np.zeros(0, int)
+        chan0 = int(r.header.get("CHAN0", 0))
+        for s, e in _chunks(ntime):
+            d = r.data(s * per, e * per).astype(np.float64).reshape(e - s, per, r.nchan)
+            level = running_median(d, width)
+            with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # dead feeds: all NaN
+                rel = (d - level) / np.abs(level)
+                rel -= np.nanmedian(rel, axis=0)
+                # per feed and block (robust: spikes are rare; the noise drifts)
+                sigma = np.asarray(robust_sigma(rel, axis=(0, 2)))[None, :, None]
+            with np.errstate(invalid="ignore"):
+                t, f, c = np.nonzero(rel > nsigma * sigma)
+            for ti, fi, ci in zip(t.tolist(), f.tolist(), c.tolist(), strict=True):
+                dump, b, p = int(dumps[s + ti]), int(beams[fi]), int(pols[fi])
+                chan = chan0 + ci
+                z = rel[ti, fi, ci] / sigma[0, fi, 0]
+                out.append(_rule(*ids, "spikes", f"d{dump}b{b}p{p}c{chan}", "spike",
+                                 beam=[[b, b]], pol=[[p, p]], dump=[[dump, dump]],
+                                 chan=[[chan, chan]], metric=_metric(z=z, thr=nsigma)))  # fmt: skip
+        return out, r.nrows
+
+
+def bad_time_rules(summary: Any, nsigma: float, min_dumps: int, dumps: NDArray,
+                   ids: tuple[int, int]) -> list[dict]:  # fmt: skip
+    """Runs of dumps whose running-median RMS (over ``min_dumps`` dumps: a single bad dump,
+    e.g. a spike, does not make one) of a feed stands ``nsigma`` robust sigmas above the
+    feed's median; a dead feed is left to the bad-beam detector."""
+    from scipy.ndimage import median_filter
+
+    rms = np.where(np.isfinite(summary.rms) & (summary.rms > 0), summary.rms, np.nan)
+    n = max(1, int(min_dumps))
+    if rms.shape[0] < 4 * n:
+        return []
+    out = []
+    for f in range(rms.shape[1]):
+        x = rms[:, f]
+        if not np.isfinite(x).any():
+            continue
+        run = median_filter(np.where(np.isfinite(x), x, np.nanmedian(x)), size=n, mode="nearest")
+        med, sig = np.median(run), robust_sigma(run)
+        high = run > med + nsigma * sig
+        edges = np.flatnonzero(np.diff(np.r_[0, high.astype(int), 0]))
+        for a, e in zip(edges[::2], edges[1::2], strict=True):
+            beam, pol = int(summary.beams[f]), int(summary.pols[f])
+            d0, d1 = int(dumps[a]), int(dumps[e - 1])
+            z = (run[a:e].max() - med) / sig
+            out.append(_rule(*ids, "bad_time", f"b{beam}p{pol}d{d0}-{d1}", "bad_time",
+                             beam=[[beam, beam]], pol=[[pol, pol]], dump=[[d0, d1]],
+                             metric=_metric(z=z, thr=nsigma)))  # fmt: skip
+    return out
+
+
+def _guard(name: str, rules: list[dict], total: int, measure) -> tuple[str, str | None]:
+    frac = measure(rules) / total if total else 0.0
+    if frac > GUARD[name]:
+        return "suggest", (f"auto {name}: would flag {100 * frac:.1f}% "
+                           f"(> {100 * GUARD[name]:g}%); demoted to suggest")  # fmt: skip
+    return "apply", None
+
+
+def detect(base_sdfits: str | Path, auto: Mapping[str, Mapping[str, Any]],
+           params: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """Run the detectors ``auto`` names (policy apply or suggest) on a baselined SDFITS:
+    ``{"rules": [...], "policy": {detector: policy}, "warnings": [...]}``; each rule carries
+    its ``policy`` (apply, or suggest when the file says so or the guard demoted it)."""
+    todo = {k: {**DEFAULTS[k], **v} for k, v in auto.items()
+            if k in DEFAULTS and k != "spikes" and v.get("policy", "apply") != "off"}  # fmt: skip
+    out: dict[str, Any] = {"rules": [], "policy": {}, "warnings": []}
+    if not todo:
+        return out
+    summary = summarize(base_sdfits, dict(params))
+    ids = (int(summary.header["OBSNUM"]), int(summary.header.get("BANK", 0)))
+    with SDFITSReader(base_sdfits) as r:
+        dumps = r.column("INTNUM")[:: r.rows_per_dump]
+    nfeed, nchan = summary.beams.size, summary.velocity.size
+    found: dict[str, list[dict]] = {}
+    totals: dict[str, tuple[int, Any]] = {}
+    if "bad_beams" in todo:
+        found["bad_beams"] = bad_beam_rules(summary.rms, summary.beams, summary.pols,
+                                            float(todo["bad_beams"]["nsigma"]), ids)  # fmt: skip
+        totals["bad_beams"] = (nfeed, len)
+    if "birdies" in todo:
+        found["birdies"] = birdie_rules(summary, float(todo["birdies"]["nsigma"]),
+                                        int(todo["birdies"]["grow"]), ids)  # fmt: skip
+        totals["birdies"] = (nchan, lambda rs: sum(r["chan"][0][1] - r["chan"][0][0] + 1
+                                                   for r in rs))  # fmt: skip
+    if "bad_time" in todo:
+        found["bad_time"] = bad_time_rules(summary, float(todo["bad_time"]["nsigma"]),
+                                           int(todo["bad_time"]["min_dumps"]), dumps, ids)
+        totals["bad_time"] = (dumps.size * nfeed, lambda rs: sum(
+            r["dump"][0][1] - r["dump"][0][0] + 1 for r in rs))  # fmt: skip
+    for name, rules in found.items():
+        policy = todo[name].get("policy", "apply")
+        if policy == "apply":
+            policy, warning = _guard(name, rules, *totals[name])
+            if warning:
+                log.warning("ObsNum %d bank %d: %s", *ids, warning)
+                out["warnings"].append(warning)
+        out["policy"][name] = policy
+        out["rules"] += [{**r, "policy": policy} for r in rules]
+    return out
+
+
+def detect_spikes(raw_sdfits: str | Path, auto: Mapping[str, Mapping[str, Any]]
+                  ) -> dict[str, Any]:  # fmt: skip
+    """The spike detector on the raw counts of every dump (REF dumps included: a spike there
+    would reach every ON dump it calibrates), as :func:`detect` returns it."""
+    out: dict[str, Any] = {"rules": [], "policy": {}, "warnings": []}
+    setting = {**DEFAULTS["spikes"], **auto.get("spikes", {})}
+    if "spikes" not in auto or setting.get("policy", "apply") == "off":
+        return out
+    with SDFITSReader(raw_sdfits) as r:
+        ids = (int(r.header["OBSNUM"]), int(r.header.get("BANK", 0)))
+    rules, nspec = spike_rules(raw_sdfits, float(setting["nsigma"]), ids)
+    policy = setting.get("policy", "apply")
+    if policy == "apply":
+        policy, warning = _guard("spikes", rules, nspec, len)
+        if warning:
+            log.warning("ObsNum %d bank %d: %s", *ids, warning)
+            out["warnings"].append(warning)
+    out["policy"]["spikes"] = policy
+    out["rules"] = [{**r, "policy": policy} for r in rules]
+    return out
+
+
+def write_auto_file(result: Mapping[str, Any], out: str | Path, source: str) -> Path:
+    """The generated auto-flag file (YAML; regenerated at will, vetoed by id in the user's
+    flag file)."""
+    head = (f"# generated by lmtflow from {source}; do not edit: veto a flag in your flag file\n"
+            "# with {action: unflag, reason: ..., id: <id>}\n")  # fmt: skip
+    text = head + yaml.safe_dump(dict(result), sort_keys=True, default_flow_style=None, width=100)
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(text)
+    return Path(out)

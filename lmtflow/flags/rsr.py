@@ -1,0 +1,66 @@
+"""RSR flag rules: bad lags (applied when the RSR data are read, through the badlags file)
+and chassis/board/frequency blanking (applied at the RSR baseline, with BADCB, badcb and the
+blanking file). Rules are taken in order; ``unflag`` clears what earlier rules set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..rsr.constants import NBOARD, NCHASSIS, NLAG
+from .resolve import step_rules
+
+
+def _axis(intervals: list[list[int]] | None, n: int) -> NDArray[np.bool_]:
+    sel = np.zeros(n, dtype=bool) if intervals is not None else np.ones(n, dtype=bool)
+    for lo, hi in intervals or []:
+        sel[max(lo, 0) : min(hi, n - 1) + 1] = True
+    return sel
+
+
+def _applies(rule: Mapping[str, Any], obsnum: int) -> bool:
+    return any(lo <= obsnum <= hi for lo, hi in rule.get("obsnum", [[obsnum, obsnum]]))
+
+
+def lag_mask(rules: Iterable[Mapping[str, Any]], obsnum: int) -> NDArray[np.bool_]:
+    """(4 chassis, 6 boards, 256 lags): lags the rules flag for ``obsnum``."""
+    mask = np.zeros((NCHASSIS, NBOARD, NLAG), dtype=bool)
+    for r in rules:
+        if not _applies(r, obsnum):
+            continue
+        sel = (_axis(r.get("chassis"), NCHASSIS)[:, None, None]
+               & _axis(r.get("board"), NBOARD)[None, :, None]
+               & _axis(r.get("lag"), NLAG)[None, None, :])  # fmt: skip
+        mask = mask | sel if r["action"] == "flag" else mask & ~sel
+    return mask
+
+
+def lag_lines(params: Mapping[str, Any], obsnum: int) -> list[str]:
+    """badlags-file lines (``c b lag # flag <reasons>``) of the lag rules in ``params``."""
+    rules = step_rules(params)
+    mask = lag_mask(rules, obsnum)
+    reasons = ",".join(sorted({r["reason"] for r in rules if r["action"] == "flag"}))
+    return [f"{c} {b} {lag} # flag {reasons}" for c, b, lag in zip(*np.nonzero(mask), strict=True)]
+
+
+def board_mask(params: Mapping[str, Any], obsnum: int, freq_ghz: NDArray) -> NDArray[np.bool_]:
+    """(4, 6, nchan) channels the chassis/board/freq_ghz rules of ``params`` blank
+    (``freq_ghz`` (6, nchan): each board's channel frequencies)."""
+    nchan = freq_ghz.shape[-1]
+    mask = np.zeros((NCHASSIS, NBOARD, nchan), dtype=bool)
+    for r in step_rules(params, obsnum):
+        if not _applies(r, obsnum):
+            continue
+        chans = np.ones((NBOARD, nchan), dtype=bool)
+        if "freq_ghz" in r:
+            half = 0.5 * np.abs(np.median(np.diff(freq_ghz, axis=-1)))
+            chans = np.zeros((NBOARD, nchan), dtype=bool)
+            for lo, hi in r["freq_ghz"]:
+                chans |= (freq_ghz + half >= lo) & (freq_ghz - half <= hi)
+        sel = (_axis(r.get("chassis"), NCHASSIS)[:, None, None]
+               & _axis(r.get("board"), NBOARD)[None, :, None] & chans[None])  # fmt: skip
+        mask = mask | sel if r["action"] == "flag" else mask & ~sel
+    return mask

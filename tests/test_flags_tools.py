@@ -1,0 +1,69 @@
+"""Flag tools: ``lmtflow flags show|explain``, GBTIDL .flag import, ``obs.flag(...)``."""
+
+from __future__ import annotations
+
+import pytest
+
+from lmtflow.cli import main
+from lmtflow.flags.rules import FlagFileError, parse_flag_text
+from lmtflow.flags.tools import import_gbtidl, rules_yaml
+
+GBTIDL = """[header]
+created = Tue Nov 10 12:00:00 2020
+version = 1.0
+created_by = gbtidl
+[flags]
+#RECNUM,SCAN,INTNUM,PLNUM,IFNUM,FDNUM,BCHAN,ECHAN,IDSTRING
+*|6|*|*|2|0|3072|3072|VEGAS_SPUR
+*|79448,79451|10:20|1|*|*|*|100|rfi burst
+*|79448|*|*|*|3|*|*|dead
+"""
+
+
+def test_gbtidl_import(tmp_path):
+    f = tmp_path / "a.flag"
+    f.write_text(GBTIDL)
+    rules = import_gbtidl(f)
+    assert [(r["reason"], r.get("obsnum"), r.get("chan")) for r in rules] == [
+        ("VEGAS_SPUR", [[6, 6]], [[3072, 3072]]),
+        ("rfi_burst", [[79448, 79448], [79451, 79451]], [[0, 100]]),  # open start = channel 0
+        ("dead", [[79448, 79448]], None),
+    ]
+    assert rules[0]["bank"] == [[2, 2]] and rules[0]["beam"] == [[0, 0]]
+    assert rules[1]["dump"] == [[10, 20]] and rules[1]["pol"] == [[1, 1]]
+    again = parse_flag_text(rules_yaml(rules)).rules  # the YAML it prints reads back the same
+    assert [{k: v for k, v in r.items() if k != "_where"} for r in again] == rules
+    f.write_text(GBTIDL.replace("*|6|", "5|6|"))
+    with pytest.raises(FlagFileError, match="a.flag:7: RECNUM"):
+        import_gbtidl(f)
+
+
+def test_cli_show_and_explain(reduced, small_sim, tmp_path, capsys):
+    n = reduced["obsnum"]
+    flags = tmp_path / "f.yaml"
+    flags.write_text(f"rules:\n  - {{reason: dead, obsnum: {n}, beam: 3}}\n"
+                     f"  - {{reason: burst, obsnum: {n}, beam: [5, 6], dump: [[40, 49]]}}\n"
+                     "  - {reason: nowhere, beam: 3, dump: 99999}\n")  # fmt: skip
+    common = ["--flags", str(flags), "--data-lmt", str(small_sim.data_lmt),
+              "--work-lmt", str(reduced["dir"].parents[1])]  # fmt: skip
+    assert main(["flags", "show", str(n), *common]) == 0
+    out = capsys.readouterr().out
+    assert "calibrate: 2 rule(s)" in out and "grid: 1 rule(s)" in out and '"reason": "dead"' in out
+    assert main(["flags", "explain", str(n), *common]) == 0
+    out = capsys.readouterr().out
+    assert "flag rule 'burst' [user]:" in out and "per beam {5: 10, 6: 10}; dumps 40-49" in out
+    assert "flag rule 'dead' [user]:" in out and "warning: flag rule 'nowhere'" in out
+    assert main(["flags", "show", str(n), "--flags", str(tmp_path / "none.yaml"),
+                 "--data-lmt", str(small_sim.data_lmt)]) == 2  # fmt: skip
+    assert "none.yaml: cannot be read" in capsys.readouterr().err
+
+
+def test_interactive_flag_goes_to_its_step(small_sim, tmp_path):
+    import lmtflow
+
+    obs = lmtflow.load(small_sim.labels["map"], data_lmt=small_sim.data_lmt, work=tmp_path)
+    obs.flag("dead", beam=3).flag("burst", beam=5, time_s=[10, 20])
+    grid = obs.ctx.params("grid", {})
+    assert [r["reason"] for r in grid["flags"]["rules"]] == ["dead"]
+    assert [r["reason"] for r in obs.ctx.params("calibrate", {})["flags"]["rules"]] == ["burst"]
+    assert "flags" not in obs.ctx.params("baseline", {})
