@@ -81,3 +81,27 @@ def test_map_header_gives_lmtoy_cube_shape(plan, tmp_path):
     axis = header.spectral_axis(0, 2048, 800.0)
     nchan = SliceSpec.from_velocities(axis, *base["slice"]).nchan
     assert (nchan, geometry.ny, geometry.nx) == REAL_COUNTS["cube_shape"]
+
+
+def test_spectra_only_in_blocks_are_ingested(tmp_path):
+    """The real pattern (no spectra during slews) passes the raw-data checks and every block
+    keeps its dumps: a tiny session with bench2's spectrometer margin."""
+    from lmtflow.io.sdfits_reader import SDFITSReader
+    from lmtflow.pipeline.ingest import ingest
+    from lmtflow.sim import simulate
+
+    from .conftest import make_tiny_config
+
+    cfg = make_tiny_config(roach_block_margin_s=0.18)
+    cfg["sessions"][0]["observations"][1]["params"]["switch_s"] = 2.5  # long slews, as real
+    sim = simulate(cfg, tmp_path / "data_lmt", seed=2)
+    for label in ("cal", "ps"):
+        obs = sim.obs(label)
+        out = ingest(sim.data_lmt, obs["obsnum"], 0, tmp_path / f"{label}.sdfits")
+        with SDFITSReader(out) as r:
+            bufpos = r.column("BUFPOS")[:: r.rows_per_dump]
+        for code in {b["bufpos"] for b in obs["blocks"]}:
+            blocks = [b for b in obs["blocks"] if b["bufpos"] == code]
+            want = sum(round((b["t_last"] - b["t_first"]) / 0.1) - 1 for b in blocks)
+            assert np.count_nonzero(bufpos == code) >= want, (label, code)
+        assert np.all(np.isin(bufpos, [b["bufpos"] for b in obs["blocks"]]))
