@@ -161,7 +161,7 @@ def _masked_moments(
     mom1 = np.full(ncell, np.nan)
     mom2 = np.full(ncell, np.nan)
     with np.errstate(invalid="ignore"):
-        detected = peak >= MOMENT_PEAK_SNR * rms
+        detected = (rms > 0) & (peak >= MOMENT_PEAK_SNR * rms)
     if not detected.any():
         return mom1, mom2
     s = seg[:, detected]
