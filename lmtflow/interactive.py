@@ -203,8 +203,9 @@ class Cube(_FitsProduct):
         wcs = WCS(self.header).celestial
         if ax is None:
             ax = plt.figure().add_subplot(projection=wcs)
-        with np.errstate(all="ignore"):
-            peak = np.nanmax(self.data, axis=0)
+        filled = np.isfinite(self.data).any(axis=0)  # blank cells stay NaN, without a warning
+        peak = np.full(filled.shape, np.nan, dtype=np.float32)
+        peak[filled] = np.nanmax(self.data[:, filled], axis=0)
         lo, hi = np.nanpercentile(peak, [1, 99.5]) if np.isfinite(peak).any() else (0, 1)
         im = ax.imshow(peak, origin="lower", vmin=lo, vmax=hi)
         ax.set_xlabel("RA")

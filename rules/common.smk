@@ -238,7 +238,7 @@ def combo_resolved_params_json(wildcards):
 # --- Quality assessment and pages (rules/report.smk)
 
 
-QA_PLANES = ("mom0", "mom1", "peak", "rms", "radiometer")
+QA_PLANES = ("mom0", "mom1", "mom2", "peak", "rms", "radiometer")
 
 
 def qa_plot_paths(plots, **fields):

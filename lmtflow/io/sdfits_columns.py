@@ -66,12 +66,16 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("SCAN", "J", 1, "", "ObsNum"),
     ColumnSpec("OBSMODE", "A", 32, "", "PROC:OBSTYPE:SUBOBSMODE"),
     ColumnSpec("FRONTEND", "A", 16, "", "receiver"),
+    ColumnSpec("OBSERVER", "A", 32, "", "observer (telescope operator) from the raw header"),
     ColumnSpec("TCAL", "E", 1, "K", "noise-diode temperature (0: none)"),
     ColumnSpec("VELDEF", "A", 8, "", "velocity definition, RADI-LSR"),
     ColumnSpec("VFRAME", "D", 1, "m/s", "velocity of the VELDEF frame w.r.t. the telescope"),
+    # VFRAME is Header.Sky.ObsVel (lmtslr: v_sky = ObsVel + V_lsr): the LMT sets its LO once
+    # per ObsNum from it, so the topocentric axis and VFRAME agree row by row. GBT tools get
+    # the LSR frequency of a channel as f_topo * sqrt((1 + b) / (1 - b)), b = VFRAME / c.
     ColumnSpec("RVSYS", "D", 1, "m/s", "VELOCITY + VFRAME"),
     ColumnSpec("OBSFREQ", "D", 1, "Hz", "sky frequency at the centre of the spectrum"),
-    ColumnSpec("LST", "D", 1, "s", "local sidereal time"),
+    ColumnSpec("LST", "D", 1, "s", "local mean sidereal time at the LMT (lmtflow.sidereal)"),
     ColumnSpec("AZIMUTH", "D", 1, "deg", "telescope azimuth"),
     ColumnSpec("ELEVATIO", "D", 1, "deg", "telescope elevation"),
     ColumnSpec("RESTFREQ", "D", 1, "Hz", "line rest frequency"),
@@ -105,6 +109,7 @@ DEFAULTS: dict[str, Any] = {
     "CTYPE2": "RA",
     "CTYPE3": "DEC",
     "TCAL": 0.0,
+    "OBSERVER": "",
     "VELDEF": "RADI-LSR",
     "EQUINOX": 2000.0,
     "RADESYS": "FK5",

@@ -14,6 +14,9 @@ Schema (``instrument:`` and ``faults:`` mappings of a session)::
       bandpass_edge: 0.05        # fraction of the band rolling off at each edge
       dtype: float32             # roach Data dtype (float32 as the real files since 2021/22)
       tracking_beam: 10          # Header.<rx>.BeamSelected (Sequoia); 0 for Msip1mm
+      roach_block_margin_s: null # null: the spectrometer dumps through slews too; a number:
+                                 # only from that long before to after each block (the real
+                                 # Cal 79447 and Map 79448 spectra counts imply ~0.18 s)
     faults:
       dead_beams: [3]            # pixels whose counts are the constant dead_value (all banks)
       dead_value: 0.0
@@ -60,6 +63,7 @@ INSTRUMENT_DEFAULTS: dict[str, Any] = {
     "bandpass_edge": 0.05,
     "dtype": "float32",
     "tracking_beam": None,
+    "roach_block_margin_s": None,
 }
 FAULT_KEYS = {"dead_beams", "dead_value", "noisy_beams", "birdies", "spikes", "missing_roach",
               "bad_intervals"}  # fmt: skip
@@ -151,6 +155,7 @@ class Instrument:
     gain: NDArray[np.float32]  # (ninputs, nchan)
     volts_per_k: NDArray[np.float64]  # (ninputs,) IFProc total-power scale
     faults: Faults
+    roach_block_margin_s: float | None = None
 
     @property
     def nbanks(self) -> int:
@@ -253,6 +258,7 @@ def build_instrument(
     gain = (scale[:, None] * bandpass[None, :] * ripple).astype(np.float32)
     volts = rng.uniform(0.004, 0.012, n)
     npix = SEQUOIA_NPIX if receiver == "Sequoia" else 4
+    margin = p["roach_block_margin_s"]
     return Instrument(
         receiver=receiver,
         nchan=nchan,
@@ -267,4 +273,5 @@ def build_instrument(
         gain=gain,
         volts_per_k=volts,
         faults=parse_faults(faults, npix, len(freqs)),
+        roach_block_margin_s=None if margin is None else float(margin),
     )

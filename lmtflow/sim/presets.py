@@ -12,6 +12,8 @@
 * ``faults``: a small map with a dead beam (3), a noisy beam (5, x3), birdies, spikes and a
   missing roach file (roach2 of the Map). Labels cal, map, ps.
 * ``dualbank``: Sequoia with two banks (CO and 13CO, roach0..7): Cal 110398 + Map 110399.
+* ``bench2``: shaped like the real LMTOY bench2 ObsNums 79447/79448 block by block, float64,
+  ~1.6 GB (:mod:`lmtflow.sim.preset_bench2`).
 * ``rsr``: the Redshift Search Receiver (:mod:`lmtflow.sim.rsr`): Cal 33550 + Bs 33551 (bad
   lags and a bad chassis/board), Cal 33552 + Bs 33553; labels a, b.
 
@@ -32,6 +34,7 @@ import yaml
 
 from lmtflow.errors import ConfigError
 
+from .preset_bench2 import bench2
 from .rsr import rsr_preset, simulate_rsr
 from .simulate import SimulationResult, simulate
 
@@ -403,6 +406,7 @@ PRESETS = {
     "faults": _faults,
     "dualbank": _dualbank,
     "rsr": rsr_preset,
+    "bench2": bench2,
 }
 
 
