@@ -3,12 +3,13 @@
 Each detector has a policy (``apply``, ``suggest``, ``off``) and thresholds in the flag
 file's ``auto`` section; a detector the section does not name is off (a config without flags
 reduces as before). The QA's detectors are reused (lmtflow.qa.numbers): bad beams are feeds
-(beam and polarisation) whose median RMS lies ``nsigma`` robust sigmas above the feeds' median
-or that have no finite RMS; birdies are channels whose clipped time-mean or time-scatter score
+(beam and polarisation) whose median RMS/Tsys (noise against the radiometer equation) lies
+``nsigma`` robust sigmas and ``min_ratio`` times above the feeds' median, or that have no
+finite RMS; birdies are channels whose clipped time-mean or time-scatter score
 exceeds ``nsigma`` (grown by ``grow`` channels each side). Spikes are single channels of single
-spectra ``nsigma`` robust sigmas above their running median across channels; bad time is a
-run of at least ``min_dumps`` dumps whose running-mean RMS of a feed stands ``nsigma`` robust
-sigmas above that feed's median.
+spectra ``nsigma`` robust sigmas (of that spectrum) above their running median across
+channels; bad time is a run of at least ``min_dumps`` dumps whose running-mean RMS of a feed
+stands ``nsigma`` robust sigmas above that feed's median.
 
 Every found item is a rule with an id made of what was found
 (``auto/<ObsNum>/<bank>/<detector>/<item>``), so a veto by id survives re-detection. A guard
@@ -40,7 +41,7 @@ from ..qa.stats import high_outliers, robust_sigma, running_median
 log = logging.getLogger(__name__)
 
 DEFAULTS = {
-    "bad_beams": {"nsigma": 5.0},
+    "bad_beams": {"nsigma": 5.0, "min_ratio": 1.5},
     "birdies": {"nsigma": 6.0, "grow": 1},
     "spikes": {"nsigma": 10.0},
     "bad_time": {"nsigma": 5.0, "min_dumps": 5},
@@ -60,24 +61,38 @@ def _metric(**values: float) -> dict[str, float]:
 
 
 def bad_beam_rules(rms: NDArray, beams: NDArray, pols: NDArray, nsigma: float,
-                   ids: tuple[int, int]) -> list[dict]:  # fmt: skip
-    """Dead (no finite RMS) and noisy feeds, one rule per beam and polarisation."""
-    with np.errstate(invalid="ignore"):
+                   ids: tuple[int, int], tsys: NDArray | None = None,
+                   min_ratio: float = 1.5) -> list[dict]:  # fmt: skip
+    """Dead (no finite RMS) and noisy feeds, one rule per beam and polarisation.
+
+    With ``tsys`` (same shape as ``rms``) the metric is the RMS over Tsys, i.e. the noise
+    relative to the radiometer equation (same channel width and dump time on every feed), so
+    the spread of Tsys across the feeds (150-250 K on Sequoia) does not hide a feed whose noise
+    is 3 times its expectation. A noisy feed then also needs a ratio ``min_ratio`` times the
+    feeds' median: with well-behaved feeds the robust sigma is tiny and ``nsigma`` alone would
+    flag a feed 10% above the others."""
+    with np.errstate(invalid="ignore", divide="ignore"):
         rms = np.where(np.isfinite(rms) & (rms > 0), rms, np.nan)
-    has = np.isfinite(rms).any(axis=0)
+        metric = rms if tsys is None else rms / np.where(tsys > 0, tsys, np.nan)
+    has = np.isfinite(metric).any(axis=0)
     per_feed = np.full(rms.shape[1], np.nan)
-    per_feed[has] = np.nanmedian(rms[:, has], axis=0)
-    bad = high_outliers(per_feed, nsigma)
+    per_feed[has] = np.nanmedian(metric[:, has], axis=0)
     good = per_feed[np.isfinite(per_feed)]
     med, sigma = (np.median(good), robust_sigma(good)) if good.size else (np.nan, np.nan)
+    bad = high_outliers(per_feed, nsigma)
+    if tsys is not None:
+        with np.errstate(invalid="ignore"):
+            bad &= ~np.isfinite(per_feed) | (per_feed > min_ratio * med)
     out = []
     for f in np.flatnonzero(bad):
         b, p = int(beams[f]), int(pols[f])
         dead = not has[f]
         z = np.inf if dead else (per_feed[f] - med) / sigma
+        values = {"z": z, "rms": np.nanmedian(rms[:, f]) if has[f] else np.nan, "thr": nsigma}
+        if tsys is not None:
+            values["ratio"] = per_feed[f] / med
         out.append(_rule(*ids, "bad_beams", f"b{b}p{p}", "dead_beam" if dead else "noisy_beam",
-                         beam=[[b, b]], pol=[[p, p]],
-                         metric=_metric(z=z, rms=per_feed[f], thr=nsigma)))  # fmt: skip
+                         beam=[[b, b]], pol=[[p, p]], metric=_metric(**values)))  # fmt: skip
     return out
 
 
@@ -128,14 +143,15 @@ def spike_rules(path: str | Path, nsigma: float, ids: tuple[int, int], width: in
                 warnings.simplefilter("ignore", RuntimeWarning)  # dead feeds: all NaN
                 rel = (d - level) / np.abs(level)
                 rel -= np.nanmedian(rel, axis=0)
-                # per feed and block (robust: spikes are rare; the noise drifts)
-                sigma = np.asarray(robust_sigma(rel, axis=(0, 2)))[None, :, None]
+                # per spectrum, across its channels (robust: a spike is one channel): the
+                # noise changes with time (a bad interval is not a shower of spikes)
+                sigma = np.asarray(robust_sigma(rel, axis=2))[:, :, None]
             with np.errstate(invalid="ignore"):
                 t, f, c = np.nonzero(rel > nsigma * sigma)
             for ti, fi, ci in zip(t.tolist(), f.tolist(), c.tolist(), strict=True):
                 dump, b, p = int(dumps[s + ti]), int(beams[fi]), int(pols[fi])
                 chan = chan0 + ci
-                z = rel[ti, fi, ci] / sigma[0, fi, 0]
+                z = rel[ti, fi, ci] / sigma[ti, fi, 0]
                 out.append(_rule(*ids, "spikes", f"d{dump}b{b}p{p}c{chan}", "spike",
                                  beam=[[b, b]], pol=[[p, p]], dump=[[dump, dump]],
                                  chan=[[chan, chan]], metric=_metric(z=z, thr=nsigma)))  # fmt: skip
@@ -199,7 +215,8 @@ def detect(base_sdfits: str | Path, auto: Mapping[str, Mapping[str, Any]],
     totals: dict[str, tuple[int, Any]] = {}
     if "bad_beams" in todo:
         found["bad_beams"] = bad_beam_rules(summary.rms, summary.beams, summary.pols,
-                                            float(todo["bad_beams"]["nsigma"]), ids)  # fmt: skip
+                                            float(todo["bad_beams"]["nsigma"]), ids,
+                                            summary.tsys, float(todo["bad_beams"]["min_ratio"]))
         totals["bad_beams"] = (nfeed, len)
     if "birdies" in todo:
         found["birdies"] = birdie_rules(summary, float(todo["birdies"]["nsigma"]),
