@@ -115,6 +115,76 @@ def birdie_rules(summary: Any, nsigma: float, grow: int, ids: tuple[int, int]) -
     return out
 
 
+def steady_birdie_scores(raw_sdfits: str | Path, gap: int = 2) -> dict[str, NDArray]:
+    """Per feed and channel: the median spectrum of the raw counts over all dumps (blocks of
+    dumps, weighted), relative to the level of its neighbours ``gap`` channels away (birdies up
+to ``2 * gap - 1`` channels wide), in robust sigmas of
+    that relative spectrum. A birdie is an additive signal in the counts of ON and REF dumps
+    alike, so it mostly calibrates out and only its drift is left in Ta*; in the raw counts it
+    stands out. The median over dumps ignores spikes and sources crossing the beam in a map."""
+    with SDFITSReader(raw_sdfits) as r:
+        ntime, per, nchan = r.datadims[0], r.rows_per_dump, r.nchan
+        beams, pols = r.column("FDNUM", 0, per), r.column("PLNUM", 0, per)
+        chan0 = int(r.header.get("CHAN0", 0))
+        medians, weights = [], []
+        for s, e in _chunks(ntime):
+            d = r.data(s * per, e * per).astype(np.float64).reshape(e - s, per, nchan)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # dead feeds: all NaN
+                medians.append(np.nanmedian(d, axis=0))
+            weights.append(e - s)
+    channels = np.arange(chan0, chan0 + nchan)
+    if not medians:
+        return {"z": np.zeros((per, nchan)), "beams": beams, "pols": pols, "channels": channels}
+    spec = np.average(np.stack(medians), axis=0, weights=weights)
+    # the level under a channel: the mean of the channels ``gap`` away on either side (a
+    # running median would equal the smooth median spectrum wherever it is monotonic)
+    level = np.full_like(spec, np.nan)
+    level[:, gap:-gap] = 0.5 * (spec[:, : -2 * gap] + spec[:, 2 * gap :])
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rel = (spec - level) / np.abs(level)
+        z = rel / np.asarray(robust_sigma(rel, axis=1))[:, None]
+    return {"z": np.nan_to_num(z, posinf=0.0, neginf=0.0), "beams": beams, "pols": pols,
+            "channels": channels}
+
+
+def raw_birdie_rules(raw_sdfits: str | Path, nsigma: float, grow: int, ids: tuple[int, int],
+                     line_channels: set[int] | None = None) -> list[dict]:  # fmt: skip
+    """Birdies found in the raw counts (:func:`steady_birdie_scores` above ``nsigma`` on some
+    feed; flagged on the feeds above ``nsigma / 2``), as :func:`birdie_rules` writes them.
+    Channels of the line window are never flagged (``line_channels``: a line is no birdie;
+    a birdie inside the line window is left to the user's flag file)."""
+    sc = steady_birdie_scores(raw_sdfits)
+    z, line = sc["z"], line_channels or set()
+    out = []
+    for c in np.flatnonzero((z > nsigma).any(axis=0)):
+        chan = int(sc["channels"][c])
+        if line & set(range(chan - grow, chan + grow + 1)):
+            continue
+        feeds = np.flatnonzero(z[:, c] > nsigma / 2)
+        beams = sorted({int(sc["beams"][f]) for f in feeds})
+        pols = sorted({int(sc["pols"][f]) for f in feeds})
+        out.append(_rule(*ids, "birdies", f"c{chan}", "birdie", beam=[[b, b] for b in beams],
+                         pol=[[p, p] for p in pols], chan=[[chan - grow, chan + grow]],
+                         metric=_metric(z=z[:, c].max(), thr=nsigma)))  # fmt: skip
+    return out
+
+
+def _merge_birdies(rules: list[dict], more: list[dict]) -> list[dict]:
+    """One rule per channel id: the beams and polarisations of both detections."""
+    by_id = {r["id"]: r for r in rules}
+    for r in more:
+        if r["id"] in by_id:
+            old = by_id[r["id"]]
+            old["beam"] = sorted({tuple(b) for b in old["beam"] + r["beam"]})
+            old["beam"] = [list(b) for b in old["beam"]]
+            old["pol"] = [list(p) for p in sorted({tuple(p) for p in old["pol"] + r["pol"]})]
+        else:
+            by_id[r["id"]] = r
+    return sorted(by_id.values(), key=lambda r: r["chan"][0][0])
+
+
 def _chunks(n: int, size: int = 64, least: int = 16) -> list[tuple[int, int]]:
     """Blocks of ``size`` dumps; a short last block joins the one before it."""
     edges = list(range(0, n, size)) + [n]
@@ -126,9 +196,10 @@ def _chunks(n: int, size: int = 64, least: int = 16) -> list[tuple[int, int]]:
 def spike_rules(path: str | Path, nsigma: float, ids: tuple[int, int], width: int = 5
                 ) -> tuple[list[dict], int]:  # fmt: skip
     """Single-spectrum spikes in raw counts: a channel above its running median across
-    channels, relative to that median (the radiometer noise is proportional to the counts),
-    after each channel's median over the block's dumps is taken off (a birdie present in every
-    dump is no spike), by ``nsigma`` robust sigmas of the feed. Returns the rules and the
+    channels and above itself in the neighbouring dumps, relative to that median (the
+    radiometer noise is proportional to the counts), after each channel's median over the
+    block's dumps is taken off (a birdie present in every dump is no spike), by ``nsigma``
+    robust sigmas of the spectrum. Returns the rules and the
     number of spectra searched."""
     out: list[dict] = []
     with SDFITSReader(path) as r:
@@ -146,8 +217,13 @@ def spike_rules(path: str | Path, nsigma: float, ids: tuple[int, int], width: in
                 # per spectrum, across its channels (robust: a spike is one channel): the
                 # noise changes with time (a bad interval is not a shower of spikes)
                 sigma = np.asarray(robust_sigma(rel, axis=2))[:, :, None]
+            # a spike lives in one dump: it also stands above the same channel in the dumps
+            # before and after (an intermittent birdie switching on is not a spike)
+            pad = np.pad(rel, ((1, 1), (0, 0), (0, 0)), mode="edge")
+            pad[0], pad[-1] = pad[2], pad[-3]  # first/last dump: its one neighbour
+            jump = rel - np.fmax(pad[:-2], pad[2:])
             with np.errstate(invalid="ignore"):
-                t, f, c = np.nonzero(rel > nsigma * sigma)
+                t, f, c = np.nonzero((rel > nsigma * sigma) & (jump > nsigma * sigma))
             for ti, fi, ci in zip(t.tolist(), f.tolist(), c.tolist(), strict=True):
                 dump, b, p = int(dumps[s + ti]), int(beams[fi]), int(pols[fi])
                 chan = chan0 + ci
@@ -197,8 +273,10 @@ def _guard(name: str, rules: list[dict], total: int, measure) -> tuple[str, str 
 
 
 def detect(base_sdfits: str | Path, auto: Mapping[str, Mapping[str, Any]],
-           params: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
-    """Run the detectors ``auto`` names (policy apply or suggest) on a baselined SDFITS:
+           params: Mapping[str, Any], raw_sdfits: str | Path | None = None
+           ) -> dict[str, Any]:  # fmt: skip
+    """Run the detectors ``auto`` names (policy apply or suggest) on a baselined SDFITS (and
+    birdies also on the raw counts ``raw_sdfits``, where steady ones stand out):
     ``{"rules": [...], "policy": {detector: policy}, "warnings": [...]}``; each rule carries
     its ``policy`` (apply, or suggest when the file says so or the guard demoted it)."""
     todo = {k: {**DEFAULTS[k], **v} for k, v in auto.items()
@@ -219,8 +297,16 @@ def detect(base_sdfits: str | Path, auto: Mapping[str, Mapping[str, Any]],
                                             summary.tsys, float(todo["bad_beams"]["min_ratio"]))
         totals["bad_beams"] = (nfeed, len)
     if "birdies" in todo:
-        found["birdies"] = birdie_rules(summary, float(todo["birdies"]["nsigma"]),
-                                        int(todo["birdies"]["grow"]), ids)  # fmt: skip
+        nsig, grow = float(todo["birdies"]["nsigma"]), int(todo["birdies"]["grow"])
+        found["birdies"] = birdie_rules(summary, nsig, grow, ids)
+        if raw_sdfits is not None:
+            free = _line_free(summary)
+            line = (set() if free is None else
+                    {int(c) for c in summary.channels[~free]})  # fmt: skip
+            kept = set(summary.channels.tolist())  # only channels the products hold
+            raw = [r for r in raw_birdie_rules(raw_sdfits, nsig, grow, ids, line)
+                   if r["chan"][0][0] + grow in kept]  # fmt: skip
+            found["birdies"] = _merge_birdies(found["birdies"], raw)
         totals["birdies"] = (nchan, lambda rs: sum(r["chan"][0][1] - r["chan"][0][0] + 1
                                                    for r in rs))  # fmt: skip
     if "bad_time" in todo:
