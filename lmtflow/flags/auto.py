@@ -214,9 +214,11 @@ def spike_rules(path: str | Path, nsigma: float, ids: tuple[int, int], width: in
                 warnings.simplefilter("ignore", RuntimeWarning)  # dead feeds: all NaN
                 rel = (d - level) / np.abs(level)
                 rel -= np.nanmedian(rel, axis=0)
-                # per spectrum, across its channels (robust: a spike is one channel): the
-                # noise changes with time (a bad interval is not a shower of spikes)
-                sigma = np.asarray(robust_sigma(rel, axis=2))[:, :, None]
+                # per spectrum, across its channels (robust: a spike is one channel), as the
+                # noise changes with time (a bad interval is not a shower of spikes); at
+                # least the feed's over the block (one spectrum's estimate scatters)
+                sigma = np.fmax(np.asarray(robust_sigma(rel, axis=2))[:, :, None],
+                                np.asarray(robust_sigma(rel, axis=(0, 2)))[None, :, None])
             # a spike lives in one dump: it also stands above the same channel in the dumps
             # before and after (an intermittent birdie switching on is not a spike)
             pad = np.pad(rel, ((1, 1), (0, 0), (0, 0)), mode="edge")
