@@ -46,6 +46,8 @@ DEFAULTS = {
     "spikes": {"nsigma": 10.0},
     "bad_time": {"nsigma": 5.0, "min_dumps": 5},
 }
+FEW_FEEDS = 4
+"""Below this many feeds with data, noisy feeds are judged against the quietest feed."""
 GUARD = {"bad_beams": 0.5, "birdies": 0.10, "bad_time": 0.30, "spikes": 0.05}
 """Largest fraction a detector may flag (feeds, channels, dumps, spectra) before it is
 demoted to suggest."""
@@ -70,7 +72,9 @@ def bad_beam_rules(rms: NDArray, beams: NDArray, pols: NDArray, nsigma: float,
     the spread of Tsys across the feeds (150-250 K on Sequoia) does not hide a feed whose noise
     is 3 times its expectation. A noisy feed then also needs a ratio ``min_ratio`` times the
     feeds' median: with well-behaved feeds the robust sigma is tiny and ``nsigma`` alone would
-    flag a feed 10% above the others."""
+    flag a feed 10% above the others. With fewer than ``FEW_FEEDS`` feeds (1MM: two
+    polarisations per bank) a feed is noisy when its ratio is ``min_ratio`` times the quietest
+    feed's (z is then measured against that feed)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         rms = np.where(np.isfinite(rms) & (rms > 0), rms, np.nan)
         metric = rms if tsys is None else rms / np.where(tsys > 0, tsys, np.nan)
@@ -82,7 +86,11 @@ def bad_beam_rules(rms: NDArray, beams: NDArray, pols: NDArray, nsigma: float,
     bad = high_outliers(per_feed, nsigma)
     if tsys is not None:
         with np.errstate(invalid="ignore"):
-            bad &= ~np.isfinite(per_feed) | (per_feed > min_ratio * med)
+            if good.size < FEW_FEEDS:  # 1MM: two polarisations; a robust sigma of 2 is none
+                bad = ~np.isfinite(per_feed) | (per_feed > min_ratio * good.min())
+                med = good.min()
+            else:
+                bad &= ~np.isfinite(per_feed) | (per_feed > min_ratio * med)
     out = []
     for f in np.flatnonzero(bad):
         b, p = int(beams[f]), int(pols[f])
