@@ -64,3 +64,23 @@ def board_mask(params: Mapping[str, Any], obsnum: int, freq_ghz: NDArray) -> NDA
                & _axis(r.get("board"), NBOARD)[None, :, None] & chans[None])  # fmt: skip
         mask = mask | sel if r["action"] == "flag" else mask & ~sel
     return mask
+
+
+def rsr_auto_rules(found: Any, obsnum: int) -> list[dict[str, Any]]:
+    """The bad lags and bad chassis/boards of :func:`lmtflow.rsr.badlags.detect` (a
+    ``Badlags``) as automatic flag rules with stable ids (``auto/<ObsNum>/0/rsr_badlags/
+    c<c>b<b>l<lag>``, ``auto/<ObsNum>/0/rsr_badcb/c<c>b<b>``), to list and veto like the
+    SEQUOIA detectors' (a board's lags are not listed once the whole board is flagged)."""
+    boards = {(c, b) for o, c, b in found.badcb if o == obsnum}
+    out: list[dict[str, Any]] = []
+    for c, b, lag in np.argwhere(found.mask).tolist():
+        if (c, b) not in boards:
+            out.append({"action": "flag", "origin": "auto", "reason": "bad_lag",
+                        "id": f"auto/{obsnum}/0/rsr_badlags/c{c}b{b}l{lag}",
+                        "obsnum": [[obsnum, obsnum]], "chassis": [[c, c]], "board": [[b, b]],
+                        "lag": [[lag, lag]]})  # fmt: skip
+    for c, b in sorted(boards):
+        out.append({"action": "flag", "origin": "auto", "reason": "bad_board",
+                    "id": f"auto/{obsnum}/0/rsr_badcb/c{c}b{b}", "obsnum": [[obsnum, obsnum]],
+                    "chassis": [[c, c]], "board": [[b, b]]})  # fmt: skip
+    return out
