@@ -5,6 +5,7 @@
 rule autoflag:
     input:
         base=at_step(layout.BASE_SDFITS, "baseline"),
+        raw=at_base(layout.RAW_SDFITS),  # birdies stand out in the raw counts
         params=params_file("select"),
         baseline=params_file("baseline"),
     output:

@@ -6,5 +6,5 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm.log[0])
 params = read_params(sm.input.params)
 params["b_regions"] = read_params(sm.input.baseline)["b_regions"]  # line-free channels
-result = detect(sm.input.base, sm.params.auto, params)
+result = detect(sm.input.base, sm.params.auto, params, raw_sdfits=sm.input.raw)
 write_auto_file(result, sm.output[0], str(sm.input.base))

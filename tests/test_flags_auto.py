@@ -92,7 +92,8 @@ def test_suggest_applies_nothing_and_guard_demotes(faults_auto, tmp_path):
     assert [r["policy"] for r in suggest["rules"]] == ["suggest"]
     path = write_auto_file(suggest, tmp_path / "auto.yaml", str(base))
     assert applied_auto_rules(path) == []
-    greedy = detect(base, {"bad_beams": {"policy": "apply", "nsigma": -100}}, params)
+    greedy = detect(base, {"bad_beams": {"policy": "apply", "nsigma": -100, "min_ratio": 0}},
+                    params)
     assert (
         greedy["policy"]["bad_beams"] == "suggest" and "demoted to suggest" in greedy["warnings"][0]
     )

@@ -67,3 +67,34 @@ def test_interactive_flag_goes_to_its_step(small_sim, tmp_path):
     assert [r["reason"] for r in grid["flags"]["rules"]] == ["dead"]
     assert [r["reason"] for r in obs.ctx.params("calibrate", {})["flags"]["rules"]] == ["burst"]
     assert "flags" not in obs.ctx.params("baseline", {})
+
+
+def test_show_lists_rsr_badcb_and_badlags_as_param_rules(rsr_sim, tmp_path):
+    """``badcb`` and the ObsNum's badlags file appear in ``flags show`` as rules of origin
+    ``param`` (the RSR steps still read them themselves)."""
+    import json
+
+    from lmtflow import layout
+    from lmtflow.config import SCHEMA_PATH, load_config
+    from lmtflow.flags.tools import show
+    from lmtflow.rsr.badlags import BadlagsParams, write_badlags
+    from lmtflow.rsr.pipeline import badlags_obsnum
+    from lmtflow.scan import scan_obsnum
+
+    config = load_config(SCHEMA_PATH.parent / "config.yaml", data_lmt=str(rsr_sim.data_lmt),
+                         work_lmt=str(tmp_path))  # fmt: skip
+    config["defaults"].setdefault("rsr", {})["badcb"] = "1/2,0/4"
+    info = scan_obsnum(config["data_lmt"], 33551)
+    path = layout.path(tmp_path, layout.RSR_BADLAGS, pid=info.pid, obsnum=33551)
+    path.parent.mkdir(parents=True)
+    write_badlags(path, badlags_obsnum(rsr_sim.data_lmt, 33551, BadlagsParams()), 33551,
+                  BadlagsParams())  # fmt: skip
+    rules = [json.loads(line) for line in show(config, info, 0).splitlines()
+             if line.startswith("    ")]  # fmt: skip
+    param = [r for r in rules if r.get("origin") == "param"]
+    badcb = sorted((r["chassis"], r["board"]) for r in param if r["reason"] == "badcb")
+    assert badcb == [([[0, 0]], [[4, 4]]), ([[1, 1]], [[2, 2]]),  # the parameter
+                     ([[3, 3]], [[5, 5]])]  # the file's #BADCB (the simulator's bad board)
+    lags = {(r["chassis"][0][0], r["board"][0][0], lag[0]) for r in param
+            if r["reason"] == "badlags" for lag in r["lag"]}  # fmt: skip
+    assert {(1, 2, 100), (0, 4, 150), (2, 0, 77)} <= lags  # the injected bad lags

@@ -276,11 +276,16 @@ def resolve(rules: Sequence[Mapping[str, Any]], meta: RowMeta, warn: bool = True
 def param_rules(params: Mapping[str, Any], step: str, beams: Iterable[int] = ()) -> list[dict]:
     """The existing knobs of a step as rules of origin ``param`` (accounting and QA; the steps
     apply the knobs themselves as before): baseline ``birdies`` (channels), grid/spectrum
-    ``pix_list`` (the beams left out)."""
+    ``pix_list`` (the beams left out), RSR baseline ``badcb`` (chassis/boards)."""
     out: list[dict[str, Any]] = []
     if step == "baseline" and params.get("birdies"):
         out.append({"action": "flag", "origin": "param", "reason": "birdies",
                     "chan": [[int(c), int(c)] for c in sorted(params["birdies"])]})  # fmt: skip
+    if step == "rsr_baseline":  # badcb "chassis/board" strings (every ObsNum of the run)
+        for item in params.get("badcb") or []:
+            c, b = (int(v) for v in str(item).split("/"))
+            out.append({"action": "flag", "origin": "param", "reason": "badcb",
+                        "chassis": [[c, c]], "board": [[b, b]]})  # fmt: skip
     if step in ("grid", "spectrum") and "pix_list" in params:
         used = params["pix_list"]
         left = sorted(set(int(b) for b in beams) - set(used if isinstance(used, list) else []))

@@ -5,6 +5,7 @@ blanking file). Rules are taken in order; ``unflag`` clears what earlier rules s
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,3 +65,44 @@ def board_mask(params: Mapping[str, Any], obsnum: int, freq_ghz: NDArray) -> NDA
                & _axis(r.get("board"), NBOARD)[None, :, None] & chans[None])  # fmt: skip
         mask = mask | sel if r["action"] == "flag" else mask & ~sel
     return mask
+
+
+def rsr_auto_rules(found: Any, obsnum: int) -> list[dict[str, Any]]:
+    """The bad lags and bad chassis/boards of :func:`lmtflow.rsr.badlags.detect` (a
+    ``Badlags``) as automatic flag rules with stable ids (``auto/<ObsNum>/0/rsr_badlags/
+    c<c>b<b>l<lag>``, ``auto/<ObsNum>/0/rsr_badcb/c<c>b<b>``), to list and veto like the
+    SEQUOIA detectors' (a board's lags are not listed once the whole board is flagged)."""
+    boards = {(c, b) for o, c, b in found.badcb if o == obsnum}
+    out: list[dict[str, Any]] = []
+    for c, b, lag in np.argwhere(found.mask).tolist():
+        if (c, b) not in boards:
+            out.append({"action": "flag", "origin": "auto", "reason": "bad_lag",
+                        "id": f"auto/{obsnum}/0/rsr_badlags/c{c}b{b}l{lag}",
+                        "obsnum": [[obsnum, obsnum]], "chassis": [[c, c]], "board": [[b, b]],
+                        "lag": [[lag, lag]]})  # fmt: skip
+    for c, b in sorted(boards):
+        out.append({"action": "flag", "origin": "auto", "reason": "bad_board",
+                    "id": f"auto/{obsnum}/0/rsr_badcb/c{c}b{b}", "obsnum": [[obsnum, obsnum]],
+                    "chassis": [[c, c]], "board": [[b, b]]})  # fmt: skip
+    return out
+
+
+def badlags_file_rules(path: str | Path, obsnum: int) -> list[dict[str, Any]]:
+    """The bad lags and ``#BADCB`` lines of an RSR badlags file as rules of origin ``param``
+    (what ``lmtflow flags show`` lists; the RSR steps read the file itself): one rule per
+    chassis/board with its lags, one per bad chassis/board."""
+    from ..rsr.badlags import read_badlags
+
+    found = read_badlags(path)
+    out: list[dict[str, Any]] = []
+    for c in range(NCHASSIS):
+        for b in range(NBOARD):
+            lags = np.flatnonzero(found.mask[c, b])
+            if lags.size:
+                out.append({"action": "flag", "origin": "param", "reason": "badlags",
+                            "obsnum": [[obsnum, obsnum]], "chassis": [[c, c]],
+                            "board": [[b, b]], "lag": [[int(x), int(x)] for x in lags]})
+    for o, c, b in found.badcb:
+        out.append({"action": "flag", "origin": "param", "reason": "badcb",
+                    "obsnum": [[o, o]], "chassis": [[c, c]], "board": [[b, b]]})
+    return out

@@ -41,13 +41,24 @@ def steps_of(info: Any) -> list[str]:
     return [s for s in layout.STEP_CHAINS[kind_of(info)]]
 
 
+def _rsr_file_rules(config: Mapping[str, Any], info: Any, step: str) -> list[dict[str, Any]]:
+    """The RSR badlags file of the ObsNum (once written) as rules of origin ``param``."""
+    if step != "rsr_badlags":
+        return []
+    from .rsr import badlags_file_rules
+
+    path = layout.path(config["work_lmt"], layout.RSR_BADLAGS, pid=info.pid, obsnum=info.obsnum)
+    return badlags_file_rules(path, info.obsnum) if path.is_file() else []
+
+
 def show(config: Mapping[str, Any], info: Any, bank: int) -> str:
     """The rules each step of an ObsNum and bank applies, per step (canonical JSON lines)."""
     lines = [f"ObsNum {info.obsnum} bank {bank} ({kind_of(info)}); flag file: "
              f"{config.get('flags') or 'none'}"]  # fmt: skip
     for step in steps_of(info):
         p = step_params(config, info.header, bank, step)
-        rules = step_rules(p) + param_rules(p, step, range(16))
+        rules = step_rules(p) + param_rules(p, step, range(16)) + _rsr_file_rules(
+            config, info, step)  # fmt: skip
         auto = (p.get("flags") or {}).get("auto", {})
         policies = f"; auto {json.dumps(auto)}" if auto else ""
         lines.append(f"  {step}: {len(rules)} rule(s){policies}")

@@ -21,6 +21,8 @@ Schema (``instrument:`` and ``faults:`` mappings of a session)::
       dead_beams: [3]            # pixels whose counts are the constant dead_value (all banks)
       dead_value: 0.0
       noisy_beams: {5: 3.0}      # pixel -> radiometer-noise factor
+      noisy_pols:                # Msip1mm: one polarisation of one bank (input bank + 2*pol)
+        - {bank: 0, pol: 1, factor: 3.0}
       birdies:                   # narrow spurious signals, in every spectrum of the pixels
                                  # (period_s, duty: on for a duty fraction of each period)
         - {channels: [1200], amplitude_k: 2.0, pixels: all, banks: [0]}
@@ -66,7 +68,7 @@ INSTRUMENT_DEFAULTS: dict[str, Any] = {
     "roach_block_margin_s": None,
 }
 FAULT_KEYS = {"dead_beams", "dead_value", "noisy_beams", "birdies", "spikes", "missing_roach",
-              "bad_intervals"}  # fmt: skip
+              "bad_intervals", "noisy_pols"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,12 @@ class Faults:
     """``{obsnum, beams, t0_s, t1_s, factor}``: the radiometer noise of those beams is
     ``factor`` times higher from ``t0_s`` to ``t1_s`` after the ObsNum's first sample."""
 
+    noisy_pols: list[dict[str, Any]] = field(default_factory=list)
+    """``{bank, pol, factor}`` (Msip1mm): folded into ``noisy_beams`` by input number."""
+
     def as_dict(self) -> dict[str, Any]:
         return {
+            "noisy_pols": self.noisy_pols,
             "dead_beams": sorted(self.dead_beams),
             "dead_value": self.dead_value,
             "noisy_beams": {str(k): v for k, v in sorted(self.noisy_beams.items())},
@@ -131,6 +137,9 @@ def parse_faults(d: dict[str, Any] | None, npix: int, nbanks: int) -> Faults:
         spikes_per_file=int(spikes.get("per_file", 0)),
         spike_factor=float(spikes.get("factor", 1000.0)),
         missing_roach={(int(m["obsnum"]), int(m["roach"])) for m in d.get("missing_roach", [])},
+        noisy_pols=[{"bank": int(p["bank"]), "pol": int(p["pol"]),
+                     "factor": float(p.get("factor", 3.0))}
+                    for p in d.get("noisy_pols", [])],  # fmt: skip
         bad_intervals=[{"obsnum": int(b["obsnum"]), "beams": [int(x) for x in b["beams"]],
                         "t0_s": float(b["t0_s"]), "t1_s": float(b["t1_s"]),
                         "factor": float(b.get("factor", 3.0))}
@@ -259,6 +268,12 @@ def build_instrument(
     volts = rng.uniform(0.004, 0.012, n)
     npix = SEQUOIA_NPIX if receiver == "Sequoia" else 4
     margin = p["roach_block_margin_s"]
+    parsed = parse_faults(faults, npix, len(freqs))
+    for np_ in parsed.noisy_pols:  # Msip1mm input k: bank k % 2, polarisation k // 2
+        if receiver != "Msip1mm" or np_["bank"] not in (0, 1) or np_["pol"] not in (0, 1):
+            raise ConfigError(f"faults: noisy_pols {np_}: Msip1mm only, bank and pol 0 or 1 "
+                              "(Sequoia has one polarisation: use noisy_beams)")  # fmt: skip
+        parsed.noisy_beams[np_["bank"] + 2 * np_["pol"]] = np_["factor"]
     return Instrument(
         receiver=receiver,
         nchan=nchan,
@@ -272,6 +287,6 @@ def build_instrument(
         gain_scale=scale,
         gain=gain,
         volts_per_k=volts,
-        faults=parse_faults(faults, npix, len(freqs)),
+        faults=parsed,
         roach_block_margin_s=None if margin is None else float(margin),
     )
