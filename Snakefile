@@ -15,6 +15,9 @@ one_reevaluation_timer()  # survey-size projects: scheduler passes linear in the
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
+report: "report/workflow.rst"  # snakemake --report report.zip: QA plots and SRDP per ObsNum
+
+
 include: "rules/common.smk"
 include: "rules/params.smk"
 include: "rules/ingest.smk"
@@ -26,6 +29,7 @@ include: "rules/spectrum.smk"
 include: "rules/combination.smk"
 include: "rules/rsr.smk"
 include: "rules/qa.smk"
+include: "rules/flags.smk"
 
 
 rule all:
@@ -35,10 +39,10 @@ rule all:
     default_target: True
 
 
-rule products:  # `snakemake products`: the science products only (no QA plots or pages)
+# The science-ready products only (no QA plots, pages or archives): lmtflow run --target science
+rule science:
     input:
         all_products(),
-    localrule: True
 
 
 # The run is over: do not wait ~1 s for Snakemake's idle scheduler timers (lmtflow/hooks.py).

@@ -16,5 +16,18 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-python3 -m pip install --quiet --upgrade pip
-python3 -m pip install --quiet -e ".[test]"
+# pip installs into the interpreter that the README's `python -m pytest` runs (python, else python3)
+py=$(command -v python || command -v python3)
+"$py" -m pip install --quiet --upgrade pip
+"$py" -m pip install --quiet -e ".[test]"
+
+# CASA (tests/test_casa.py) in its own virtual environment: casatools has no wheels for every
+# Python, and its pins (envs/casa-test-requirements.txt) must not move the main environment.
+casa_venv="${LMTFLOW_CASA_VENV:-.venv-casa}"
+# (checked by package metadata: importing casatools unconfigured would look for ~/.casa/data)
+if ! "$casa_venv/bin/python" -c "import importlib.metadata as m
+for p in ('casatools', 'casatasks', 'casadata'): m.version(p)" 2>/dev/null; then
+    echo "making the CASA test environment in $casa_venv"
+    "$py" -m venv "$casa_venv"
+    "$casa_venv/bin/python" -m pip install --quiet -r envs/casa-test-requirements.txt
+fi

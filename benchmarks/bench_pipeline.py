@@ -1,7 +1,9 @@
-"""Speed and memory of every workflow stage on the simulator's bench preset: not a test.
+"""Speed and memory of every workflow stage on the simulator's bench2 preset: not a test.
 
-Simulates the ``bench`` preset (SEQUOIA, 16 beams x 2048 channels, ~89k ON spectra, like
-LMTOY's bench2 ObsNum 79448) unless ``--data`` names an existing tree, then measures
+Simulates the ``bench2`` preset (shaped block by block like LMTOY's bench2, the real ObsNums
+79447/79448: 16 beams x 2048 channels, float64, ~1.6 GB; ``--preset bench`` is the earlier,
+float32 0.9 GB version that ``--scales`` can stretch) unless ``--data`` names an existing
+tree, then measures
 
 * the I/O floor: reading every raw netCDF file of the run once with netCDF4;
 * a cold Snakemake run (all stages and products) and a re-run after a grid-parameter edit,
@@ -13,8 +15,8 @@ LMTOY's bench2 ObsNum 79448) unless ``--data`` names an existing tree, then meas
 and prints the ratios and targets of the benchmark issue. Timings are noisy on a shared
 machine: ``--repeat`` takes the best of several runs and prints the range.
 
-    python benchmarks/bench_pipeline.py                    # bench preset, ~1.5 min
-    python benchmarks/bench_pipeline.py --scales 1 4       # and 4x the dumps: scaling ratios
+    python benchmarks/bench_pipeline.py                    # bench2 preset
+    python benchmarks/bench_pipeline.py --preset bench --scales 1 4   # 4x the dumps: scaling
     python benchmarks/bench_pipeline.py --quick            # small preset: a smoke run (~15 s)
 """
 
@@ -406,7 +408,7 @@ def report(r: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stage", nargs=2, metavar=("NAME", "SPEC"), help=argparse.SUPPRESS)
-    ap.add_argument("--preset", default="bench")
+    ap.add_argument("--preset", default="bench2")
     ap.add_argument("--scales", type=float, nargs="+", default=[1.0], help="x the bench dumps")
     ap.add_argument("--quick", action="store_true", help="small preset, one run: a smoke test")
     ap.add_argument("--dir", type=Path, default=None, help="work directory (default: temp)")
@@ -427,6 +429,8 @@ def main() -> None:
         return
     if args.quick:
         args.repeat, args.scales = 1, [1.0]
+        if args.preset == ap.get_default("preset"):
+            args.preset = "small"
     if (args.data is None) != (args.obsnum is None):
         ap.error("--data and --obsnum go together")
     import tempfile

@@ -2,7 +2,7 @@
 
 For each size N it simulates the ``mosaic`` preset (N tiles of 60", each with its Cal; ~50 MB
 a tile; kept in ``--dir`` and reused), reduces the project cold with ``snakemake --cores 2``
-(``--target products``: the science products, the default; ``all``: with QA plots and pages)
+(``--target science``: the science products, the default; ``all``: with QA plots and pages)
 and measures
 
 * Snakemake's time from start to its first job, its controller CPU (the snakemake process
@@ -122,7 +122,7 @@ def snakemake(
         raise RuntimeError(f"snakemake failed ({proc.returncode}):\n{text[-4000:]}")
     ran = Counter(FINISHED.findall(text))
     ran.pop("all", None)
-    ran.pop("products", None)
+    ran.pop("science", None)
     return {"wall": wall, "first_job": first if first is not None else wall,
             "controller_cpu": controller, "total_cpu": total, "jobs": sum(ran.values()),
             "ran": ran, "text": text}  # fmt: skip
@@ -324,7 +324,7 @@ def main() -> None:
     ap.add_argument("--grid-child", help=argparse.SUPPRESS)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 8, 64])
     ap.add_argument("--dir", type=Path, required=False, default=Path("bench_scale"))
-    ap.add_argument("--target", default="products", choices=["products", "all"])
+    ap.add_argument("--target", default="science", choices=["science", "all"])
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--seed", type=int, default=64)
     ap.add_argument("--quick", action="store_true", help="no dry runs at the largest size")

@@ -52,7 +52,7 @@ def attempt_names(config: Mapping[str, Any]) -> list[str]:
 
 def _overlay(target: dict, steps: Mapping[str, Any]) -> None:
     for step, values in steps.items():
-        if step != "overrides":
+        if step not in ("overrides", "flags"):
             target.setdefault(step, {}).update(copy.deepcopy(values))
 
 
@@ -65,6 +65,8 @@ def attempt_config(config: Mapping[str, Any], name: str) -> dict[str, Any]:
         raise ConfigError(f"no attempt named {name!r}; attempts: {sorted(attempts) or 'none'}")
     overlay = attempts[name]
     cfg = copy.deepcopy(dict(config))
+    if "flags" in overlay:  # an attempt may reduce with its own flag file
+        cfg["flags"] = overlay["flags"]
     _overlay(cfg.setdefault("defaults", {}), overlay)
     for per_obsnum in cfg.setdefault("overrides", {}).values():
         _overlay(per_obsnum, overlay)

@@ -75,19 +75,24 @@ class BaselineResult:
     nwindow: NDArray[np.int_]
 
 
-def fit_baselines(spectra: NDArray, window: NDArray[np.bool_], order: int) -> BaselineResult:
+def fit_baselines(
+    spectra: NDArray, window: NDArray[np.bool_], order: int, exclude: NDArray | None = None
+) -> BaselineResult:
     """Subtract a polynomial of ``order`` fitted over ``window`` channels from each spectrum.
 
     ``spectra`` is (nspec, nchan). RMS is the population RMS of the residuals in the window.
     ``order < 0`` subtracts nothing and reports the RMS of the window about zero. Spectra whose
     window channels are all finite share one normal matrix (one ``gemm`` for the block); the
-    others get their own weighted fit.
+    others get their own weighted fit. ``exclude`` (nspec, nchan), true = flagged: those
+    channels stay out of the fit and the RMS but are baselined like the others.
     """
     y = np.asarray(spectra)
     nchan = y.shape[-1]
     idx = np.flatnonzero(window)
     yw = y[:, idx].astype(np.float64)  # (nspec, nwin): only the window enters the fit
     finite = np.isfinite(yw)
+    if exclude is not None:
+        finite &= ~np.asarray(exclude, dtype=bool)[:, idx]
     nwin = finite.sum(axis=1)
     out = np.array(y, dtype=np.float32)
     resid = yw

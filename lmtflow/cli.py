@@ -7,9 +7,11 @@ Add a subcommand by writing ``_add_<name>(subparsers)`` that registers a parser 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
+from lmtflow.commands import COMMANDS
 from lmtflow.errors import LmtflowError
 
 
@@ -83,7 +85,21 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_demo)
 
 
+def _add_web(sub: argparse._SubParsersAction) -> None:
+    from .web.cli import add_web
+
+    add_web(sub)
+
+
+def _add_flags(sub: argparse._SubParsersAction) -> None:
+    from .flags.tools import add_parser
+
+    add_parser(sub)
+
+
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_simulate, _add_demo]
+_SUBCOMMANDS += COMMANDS  # info, project, run, status (lmtflow/commands/)
+_SUBCOMMANDS += [_add_flags, _add_web]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LmtflowError as exc:
         print(f"lmtflow {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into head, less ...: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ from astropy.io import fits
 
 from . import layout
 from .config import SCHEMA_PATH, load_config
+from .flags.rules import normalise_rule
+from .flags.steps import with_rules
 from .io.sdfits_reader import SDFITSReader
 from .params import step_params
 from .pipeline.baseline import baseline as run_baseline
@@ -42,6 +44,7 @@ class _Context:
     data_lmt: Path
     work: Path
     config: dict
+    flags: list = field(default_factory=list)  # rules added by SpectraSet.flag()
 
     def path(self, pattern: str, **fields: Any) -> Path:
         values = dict(pid=self.info.pid, obsnum=self.info.obsnum, bank=self.bank)
@@ -54,7 +57,8 @@ class _Context:
         cfg = dict(self.config)
         merged = {**cfg["defaults"].get(step, {}), **overrides}
         cfg["defaults"] = {**cfg["defaults"], step: merged}
-        return step_params(cfg, self.info.header, self.bank, step)
+        p = step_params(cfg, self.info.header, self.bank, step)
+        return with_rules(p, self.flags, self.info, self.bank, step)
 
 
 @dataclass
@@ -83,6 +87,13 @@ class SpectraSet:
     def header(self) -> fits.Header:
         with self._reader() as r:
             return r.header.copy()
+
+    def flag(self, reason: str, **keys: Any) -> SpectraSet:
+        """Add a flag rule (the flag-file keys, e.g. ``beam=3`` or ``chan=[[1000, 1002]]``,
+        ``time_s=[10, 20]``); the steps run after this apply it where it belongs (a time rule
+        at calibration, a channel rule at the baseline, a beam rule at gridding)."""
+        self.ctx.flags.append(normalise_rule({"reason": reason, **keys}))
+        return self
 
     def to_sdfits(self, path: str | Path) -> Path:
         """Copy the spectra to an SDFITS file of your choice."""
@@ -192,8 +203,9 @@ class Cube(_FitsProduct):
         wcs = WCS(self.header).celestial
         if ax is None:
             ax = plt.figure().add_subplot(projection=wcs)
-        with np.errstate(all="ignore"):
-            peak = np.nanmax(self.data, axis=0)
+        filled = np.isfinite(self.data).any(axis=0)  # blank cells stay NaN, without a warning
+        peak = np.full(filled.shape, np.nan, dtype=np.float32)
+        peak[filled] = np.nanmax(self.data[:, filled], axis=0)
         lo, hi = np.nanpercentile(peak, [1, 99.5]) if np.isfinite(peak).any() else (0, 1)
         im = ax.imshow(peak, origin="lower", vmin=lo, vmax=hi)
         ax.set_xlabel("RA")

@@ -13,6 +13,8 @@ from pathlib import Path
 # for the base reduction and ``/attempts/<name>`` for an attempt (lmtflow.attempts).
 OBSDIR = "{pid}/{obsnum}{attempt}"
 PARAMS = OBSDIR + "/params/{step}__{bank}.json"
+AUTO_FLAGS = OBSDIR + "/flags/auto__{bank}.yaml"  # generated automatic flags (lmtflow.flags.auto)
+AUTO_RAW_FLAGS = OBSDIR + "/flags/auto_raw__{bank}.yaml"  # ... found in the raw counts (spikes)
 RAW_SDFITS = OBSDIR + "/{obsnum}__{bank}.raw.sdfits"
 TSYS = OBSDIR + "/{obsnum}__{bank}.tsys.fits"
 CAL_SDFITS = OBSDIR + "/{obsnum}__{bank}.cal.sdfits"

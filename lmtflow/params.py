@@ -13,6 +13,7 @@ from typing import Any
 
 from .combination import combination_values, joint_field
 from .errors import ConfigError
+from .flags.steps import step_flags
 from .gridding import default_cell, default_resolution
 from .io.ifproc import IfProcHeader
 
@@ -101,6 +102,8 @@ def combination_params(
     if step == "grid":
         for key in SELECT_KEYS:
             p[key] = {str(h.obsnum): q[key] for h, q in zip(headers, own, strict=True)}
+        if any("flags" in q for q in own):  # each member's own beam flags
+            p["flags"] = {str(h.obsnum): q.get("flags") for h, q in zip(headers, own, strict=True)}
         centres = [h.center(h.map_coord() or 1) for h in headers]  # as SRCXPOS/SRCYPOS
         centre, p["extent"] = joint_field(centres, [q["extent"] for q in own])
         if centre is not None:  # a mosaic: the joint map is centred on all its tiles
@@ -134,7 +137,7 @@ def step_params(config: dict, header: IfProcHeader, bank: int, step: str) -> dic
         raise ValueError(f"unknown step {step!r}; steps are {STEPS}")
     if step == "select":
         used = step_params(config, header, bank, "grid" if header.obspgm == "Map" else "spectrum")
-        return {k: used[k] for k in (*SELECT_KEYS, "obsnum", "bank") if k in used}
+        return {k: used[k] for k in (*SELECT_KEYS, "obsnum", "bank", "flags") if k in used}
     if step in RSR_STEPS:
         p = rsr_step_params(config, header.obsnum, step)
     else:
@@ -161,6 +164,14 @@ def step_params(config: dict, header: IfProcHeader, bank: int, step: str) -> dic
             p["extent"] = length if length > 0 else 10 * p["resolution"]
         npix = 16 if header.receiver == "Sequoia" else 4
         p["pix_list"] = parse_pix_list(p["pix_list"], npix)
+    flags = step_flags(config, header.obsnum, bank, _kind(header, step), step)
+    if flags is not None:  # only then: a config without flags writes the same files as before
+        p["flags"] = flags
     p["obsnum"] = header.obsnum
     p["bank"] = bank
     return dict(sorted(p.items()))
+
+
+def _kind(header: IfProcHeader, step: str) -> str:
+    """Product kind of an ObsNum (map, spectrum, rsr) as lmtflow.attempts.kind_of names it."""
+    return "rsr" if step in RSR_STEPS else "map" if header.obspgm == "Map" else "spectrum"

@@ -14,7 +14,7 @@ from typing import Any
 from . import layout
 from .attempts import AttemptPlan, kind_of
 
-QA_PLANES = ("mom0", "mom1", "peak", "rms", "radiometer")
+QA_PLANES = ("mom0", "mom1", "mom2", "peak", "rms", "radiometer")
 PRODUCTS = {  # (kind, combination?) -> the SRDP files
     ("map", False): (layout.SRDP_CUBE, layout.SRDP_WEIGHT),
     ("spectrum", False): (layout.SRDP_SPECTRUM, layout.SRDP_SPECTRUM_TXT),

@@ -28,6 +28,7 @@ rule calibrate:
         raw=at_base(layout.RAW_SDFITS),
         tsys=tsys_file,
         params=params_file("calibrate"),
+        auto=auto_raw_input,
     output:
         work(layout.CAL_SDFITS),
     log:

@@ -24,8 +24,8 @@ rule grid_combination:
         base=combo_inputs(layout.BASE_SDFITS),
         params=work(layout.COMBO_PARAMS, step="grid"),
     output:
-        cube=work(layout.COMBO_CUBE),
-        weight=work(layout.COMBO_WEIGHT),
+        cube=reported_srdp(layout.COMBO_CUBE, combo=True),
+        weight=reported_srdp(layout.COMBO_WEIGHT, combo=True),
     log:
         log_file("grid_{src}__{bank}.log", layout.COMBO_DIR),
     threads: config["threads"]
@@ -43,8 +43,8 @@ rule spectrum_combination:
         spectra=combo_inputs(layout.SRDP_SPECTRUM),
         params=work(layout.COMBO_PARAMS, step="spectrum"),
     output:
-        fits=work(layout.COMBO_SPECTRUM),
-        ascii=work(layout.COMBO_SPECTRUM_TXT),
+        fits=reported_srdp(layout.COMBO_SPECTRUM, combo=True),
+        ascii=reported_srdp(layout.COMBO_SPECTRUM_TXT, combo=True),
     log:
         log_file("spectrum_{src}__{bank}.log", layout.COMBO_DIR),
     resources:

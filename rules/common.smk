@@ -16,9 +16,17 @@ try:
     config.update(validate_config(config))
     OBS, COMBOS = scan_config(config)
     PLAN = AttemptPlan(config, OBS)
+    from lmtflow.flags.check import check_run
+
+    for _warning in check_run(config, OBS):
+        sys.stderr.write(f"lmtflow: warning: flags: {_warning}\n")
 except LmtflowError as exc:
     sys.stderr.write(f"lmtflow: {exc}\n")
     raise SystemExit(1)
+if not OBS:  # nothing to do is said out loud: how to name ObsNums, what $DATA_LMT holds
+    from lmtflow.runconfig import nothing_to_do
+
+    sys.stderr.write(nothing_to_do(config) + "\n")
 for _info in OBS.values():
     for _warning in _info.warnings:
         sys.stderr.write(f"lmtflow: warning: {_warning}\n")
@@ -240,12 +248,38 @@ def combo_resolved_params_json(wildcards):
 # --- Quality assessment and pages (rules/report.smk)
 
 
-QA_PLANES = ("mom0", "mom1", "peak", "rms", "radiometer")
+QA_PLANES = ("mom0", "mom1", "mom2", "peak", "rms", "radiometer")
 
 
 def qa_plot_paths(plots, **fields):
     """Plot name -> PNG path (wildcards not in ``fields`` stay open)."""
     return {p.name: work(layout.QA_PLOT, plot=p.name, **fields) for p in plots}
+
+
+# --- Snakemake's own report (snakemake --report report.zip): QA plots and SRDP per ObsNum
+
+
+REPORT_DIR = os.path.join(workflow.basedir, "report")
+
+
+def reported(path, caption, subcategory, combo=False, **labels):
+    """``path`` marked for the report, in the category of its ObsNum or combination."""
+    where = "combination {combo}{attempt}" if combo else "ObsNum {obsnum}{attempt}"
+    return report(path, caption=os.path.join(REPORT_DIR, caption), category=where,
+                  subcategory=subcategory, labels=labels or None)  # fmt: skip
+
+
+def reported_plots(plots, combo=False):
+    """QA plot outputs (as qa_plot_paths/combo_plot_paths) marked for the report."""
+    paths = combo_plot_paths(plots) if combo else qa_plot_paths(plots)
+    return {p.name: reported(paths[p.name], "qa_plot.rst", "QA plots, bank {bank}", combo,
+                             plot=p.name, shows=p.caption) for p in plots}  # fmt: skip
+
+
+def reported_srdp(pattern, combo=False):
+    """An SRDP output marked for the report."""
+    return reported(work(pattern), "srdp.rst", "science-ready products", combo,
+                    file=os.path.basename(pattern).replace("{", "").replace("}", ""))  # fmt: skip
 
 
 def qa_plane_paths(pattern, **fields):
@@ -570,3 +604,48 @@ def rsr_combo_regex():
     import re
 
     return "|".join(re.escape(c) for c in sorted(COMBOS) if combo_first(c).is_rsr) or "(?!)"
+
+
+# --- Automatic flags (rules/flags.smk, lmtflow.flags.auto)
+
+
+def auto_policies(wildcards):
+    """The detector policies of an ObsNum and bank (the select step's flags), {} if none."""
+    p = PLAN.params(wildcards.attempt, wildcards.obsnum, wildcards.bank, "select")
+    return (p.get("flags") or {}).get("auto", {})
+
+
+def auto_raw_policies(wildcards):
+    """The policies of the detectors that run on the raw counts (calibrate's flags), {}."""
+    p = PLAN.params(wildcards.attempt, wildcards.obsnum, wildcards.bank, "calibrate")
+    return (p.get("flags") or {}).get("auto", {})
+
+
+def auto_raw_input(wildcards):
+    """The raw-count auto-flag file a calibrate job applies ([] with no detector on)."""
+    if not auto_raw_policies(wildcards):
+        return []
+    return at_step(layout.AUTO_RAW_FLAGS, "calibrate")(wildcards)
+
+
+def auto_flag_input(wildcards):
+    """The generated auto-flag file a grid or spectrum job applies ([] with no detector on)."""
+    if not auto_policies(wildcards):
+        return []
+    return at_step(layout.AUTO_FLAGS, "select")(wildcards)
+
+
+def qa_flag_inputs(wildcards):
+    """What the QA numbers read about flags: the baselined SDFITS (its FLG* keywords) and the
+    auto-flag files; nothing when no flag rule or detector touches the ObsNum (the DAG stays
+    as it was)."""
+    info = OBS[int(wildcards.obsnum)]
+    if info.is_rsr or not PLAN.config_of(wildcards.attempt).get("flags"):
+        return []
+    steps = layout.STEP_CHAINS[kind_of(info)]
+    if not any("flags" in PLAN.params(wildcards.attempt, wildcards.obsnum, wildcards.bank, s)
+               for s in steps):  # fmt: skip
+        return []  # no rule touches this ObsNum: its QA stays as it was
+    base = at_step(layout.BASE_SDFITS, "baseline")(wildcards)
+    autos = [auto_raw_input(wildcards)] if auto_raw_policies(wildcards) else []
+    return [base, *autos, *([auto_flag_input(wildcards)] if auto_policies(wildcards) else [])]

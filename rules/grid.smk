@@ -5,6 +5,7 @@ rule grid:
     input:
         base=at_step(layout.BASE_SDFITS, "baseline"),
         params=params_file("grid"),
+        auto=auto_flag_input,
     output:
         cube=work(layout.CUBE),
         weight=work(layout.WEIGHT),

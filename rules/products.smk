@@ -6,8 +6,8 @@ rule srdp:
         cube=work(layout.CUBE),
         weight=work(layout.WEIGHT),
     output:
-        cube=work(layout.SRDP_CUBE),
-        weight=work(layout.SRDP_WEIGHT),
+        cube=reported_srdp(layout.SRDP_CUBE),
+        weight=reported_srdp(layout.SRDP_WEIGHT),
     log:
         log_file("srdp_{src}__{bank}.log", layout.SRDP_DIR),
     resources:

@@ -10,7 +10,7 @@ rule qa_beams:
         params=qa_beam_params,
     output:
         numbers=work(layout.QA_PART, stage="beams"),
-        **qa_plot_paths(BEAM_PLOTS),
+        **reported_plots(BEAM_PLOTS),
     log:
         log_file("qa_beams__{bank}.log"),
     benchmark:
@@ -35,7 +35,7 @@ rule qa_maps:
     output:
         numbers=work(layout.QA_PART, stage="cube"),
         **qa_plane_paths(layout.PLANE),
-        **qa_plot_paths(plots_for("map", "cube")),
+        **reported_plots(plots_for("map", "cube")),
     log:
         log_file("qa_maps__{bank}.log"),
     benchmark:
@@ -59,7 +59,7 @@ rule qa_spectrum:
         params=qa_params,
     output:
         numbers=work(layout.QA_PART, stage="spectrum"),
-        **qa_plot_paths(plots_for("spectrum", "spectrum")),
+        **reported_plots(plots_for("spectrum", "spectrum")),
     log:
         log_file("qa_spectrum__{bank}.log"),
     benchmark:
@@ -76,6 +76,7 @@ rule qa_numbers:
     input:
         parts=qa_parts,
         params=srdp_param_files,
+        flags=qa_flag_inputs,
     output:
         work(layout.QA_NUMBERS),
     params:
@@ -153,7 +154,7 @@ rule combo_qa_maps:
     output:
         numbers=work(layout.COMBO_QA_PART, stage="cube"),
         **qa_plane_paths(layout.COMBO_PLANE),
-        **combo_plot_paths(plots_for("map_combination", "cube")),
+        **reported_plots(plots_for("map_combination", "cube"), combo=True),
     log:
         log_file("qa_maps__{bank}.log", layout.COMBO_DIR),
     resources:
@@ -172,7 +173,7 @@ rule combo_qa_spectrum:
         params=combo_qa_params,
     output:
         numbers=work(layout.COMBO_QA_PART, stage="spectrum"),
-        **combo_plot_paths(plots_for("spectrum_combination", "spectrum")),
+        **reported_plots(plots_for("spectrum_combination", "spectrum"), combo=True),
     log:
         log_file("qa_spectrum__{bank}.log", layout.COMBO_DIR),
     conda:

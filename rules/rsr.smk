@@ -76,8 +76,8 @@ rule rsr_spectrum:
         base=at_step(layout.RSR_BASE_SDFITS, "rsr_baseline"),
         params=params_file("rsr_spectrum"),
     output:
-        fits=work(layout.RSR_SPECTRUM),
-        ascii=work(layout.RSR_SPECTRUM_TXT),
+        fits=reported_srdp(layout.RSR_SPECTRUM),
+        ascii=reported_srdp(layout.RSR_SPECTRUM_TXT),
     log:
         log_file("rsr_spectrum_{src}__{bank}.log", layout.SRDP_DIR),
     group:
@@ -125,7 +125,7 @@ rule rsr_qa:
         raw=rsr_calibration_inputs,
     output:
         numbers=work(layout.QA_NUMBERS),
-        **qa_plot_paths(plots_for("rsr")),
+        **reported_plots(plots_for("rsr")),
     wildcard_constraints:
         obsnum=rsr_obsnum_regex(),
     params:
@@ -153,7 +153,7 @@ rule rsr_qa_combination:
         params=combo_qa_params,
     output:
         numbers=work(layout.COMBO_QA_NUMBERS),
-        **combo_plot_paths(plots_for("rsr_combination")),
+        **reported_plots(plots_for("rsr_combination"), combo=True),
     wildcard_constraints:
         combo=rsr_combo_regex(),
     params:

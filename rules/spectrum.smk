@@ -5,9 +5,10 @@ rule spectrum:
     input:
         base=at_step(layout.BASE_SDFITS, "baseline"),
         params=params_file("spectrum"),
+        auto=auto_flag_input,
     output:
-        fits=work(layout.SRDP_SPECTRUM),
-        ascii=work(layout.SRDP_SPECTRUM_TXT),
+        fits=reported_srdp(layout.SRDP_SPECTRUM),
+        ascii=reported_srdp(layout.SRDP_SPECTRUM_TXT),
     log:
         log_file("spectrum_{src}__{bank}.log", layout.SRDP_DIR),
     benchmark:

@@ -141,6 +141,30 @@ def rsr_workflow(rsr_sim: SimulationResult, tmp_path_factory: pytest.TempPathFac
     return {"tmp": tmp, "work": work, "ran": ran, "snapshot": snapshot}
 
 
+@pytest.fixture(scope="session")
+def web_tree(small_sim: SimulationResult, reduced: dict, tmp_path_factory: pytest.TempPathFactory
+             ) -> dict:  # fmt: skip
+    """The web service's work tree (tests/web_helpers.py): Map, Ps and Bs ObsNums of the small
+    preset reduced with an attempt 'coarse' (on a copy of ``reduced``), and two more projects."""
+    from .web_helpers import make_web_tree
+
+    return make_web_tree(small_sim, tmp_path_factory.mktemp("web_tree"), reduced["dir"])
+
+
+@pytest.fixture(scope="session")
+def web_server(web_tree: dict, tmp_path_factory: pytest.TempPathFactory):
+    """``lmtflow web serve`` over ``web_tree`` on a free loopback port, with the users of
+    tests/web_helpers.py; ``.url``, ``.config``, ``.tree``."""
+    from .web_helpers import add_users, start_server, write_web_config
+
+    root = tmp_path_factory.mktemp("web_server")
+    config = write_web_config(root, web_tree)
+    add_users(config, root)
+    server = start_server(config, web_tree, root / "server.log")
+    yield server
+    server.stop()
+
+
 MOSAIC_TILES = 6
 
 

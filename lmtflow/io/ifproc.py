@@ -82,6 +82,7 @@ class IfProcHeader:
     map_y_length_arcsec: float = 0.0
     bs_beams: tuple[int, ...] = ()
     utc_start: float = 0.0
+    observer: str = ""  # Header.Telescope.Operator where the file has one
     extra: dict = field(default_factory=dict)
 
     def map_coord(self, override: int = -1) -> int:
@@ -289,6 +290,7 @@ def _header(v: _Vars, path: Path) -> IfProcHeader:
         if obspgm == "Bs"
         else (),
         utc_start=utc_start,
+        observer=v.text("Header.Telescope.Operator", "").strip(),
     )
 
 

@@ -66,12 +66,16 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("SCAN", "J", 1, "", "ObsNum"),
     ColumnSpec("OBSMODE", "A", 32, "", "PROC:OBSTYPE:SUBOBSMODE"),
     ColumnSpec("FRONTEND", "A", 16, "", "receiver"),
+    ColumnSpec("OBSERVER", "A", 32, "", "observer (telescope operator) from the raw header"),
     ColumnSpec("TCAL", "E", 1, "K", "noise-diode temperature (0: none)"),
     ColumnSpec("VELDEF", "A", 8, "", "velocity definition, RADI-LSR"),
     ColumnSpec("VFRAME", "D", 1, "m/s", "velocity of the VELDEF frame w.r.t. the telescope"),
+    # VFRAME is Header.Sky.ObsVel (lmtslr: v_sky = ObsVel + V_lsr): the LMT sets its LO once
+    # per ObsNum from it, so the topocentric axis and VFRAME agree row by row. GBT tools get
+    # the LSR frequency of a channel as f_topo * sqrt((1 + b) / (1 - b)), b = VFRAME / c.
     ColumnSpec("RVSYS", "D", 1, "m/s", "VELOCITY + VFRAME"),
     ColumnSpec("OBSFREQ", "D", 1, "Hz", "sky frequency at the centre of the spectrum"),
-    ColumnSpec("LST", "D", 1, "s", "local sidereal time"),
+    ColumnSpec("LST", "D", 1, "s", "local mean sidereal time at the LMT (lmtflow.sidereal)"),
     ColumnSpec("AZIMUTH", "D", 1, "deg", "telescope azimuth"),
     ColumnSpec("ELEVATIO", "D", 1, "deg", "telescope elevation"),
     ColumnSpec("RESTFREQ", "D", 1, "Hz", "line rest frequency"),
@@ -105,6 +109,7 @@ DEFAULTS: dict[str, Any] = {
     "CTYPE2": "RA",
     "CTYPE3": "DEC",
     "TCAL": 0.0,
+    "OBSERVER": "",
     "VELDEF": "RADI-LSR",
     "EQUINOX": 2000.0,
     "RADESYS": "FK5",
@@ -143,10 +148,16 @@ def data_column_spec(nchan: int, unit: str) -> ColumnSpec:
     return ColumnSpec("DATA", "E", int(nchan), unit, "spectrum")
 
 
-def table_columns(nchan: int, unit: str) -> tuple[ColumnSpec, ...]:
-    """All columns in file order, ``DATA`` at position 7."""
+FLAGS_COLUMN = "FLAGS"
+"""Optional last column: one byte per channel, non-zero = flagged (dysh reads it as flags;
+the bits say which origin flagged it, lmtflow.flags.resolve.ORIGIN_BITS). DATA stays as is."""
+
+
+def table_columns(nchan: int, unit: str, flags: bool = False) -> tuple[ColumnSpec, ...]:
+    """All columns in file order, ``DATA`` at position 7 (``FLAGS`` last when asked for)."""
     k = DATA_COLUMN - 1
-    return (*COLUMNS[:k], data_column_spec(nchan, unit), *COLUMNS[k:])
+    extra = (ColumnSpec(FLAGS_COLUMN, "B", int(nchan), "", "flag bits"),) if flags else ()
+    return (*COLUMNS[:k], data_column_spec(nchan, unit), *COLUMNS[k:], *extra)
 
 
 def row_dtype(columns: tuple[ColumnSpec, ...]) -> np.dtype:
@@ -155,6 +166,8 @@ def row_dtype(columns: tuple[ColumnSpec, ...]) -> np.dtype:
     for c in columns:
         if c.name == "DATA":
             fields.append((c.name, ">f4", (c.width,)))
+        elif c.name == FLAGS_COLUMN:
+            fields.append((c.name, "u1", (c.width,)))
         else:
             fields.append((c.name, c.dtype))
     return np.dtype(fields)

@@ -10,8 +10,6 @@ declared row has been written.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
-import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -20,114 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from astropy.io import fits
 from numpy.typing import ArrayLike
 
-from .. import __version__
-from ..constants import LMT_SITE_ELEV_M, LMT_SITE_LAT_DEG, LMT_SITE_LONG_DEG
 from .atomic import remove_stale_parts
 from .sdfits_columns import (
     DEFAULTS,
     SPEC,
     TSCALE_UNITS,
-    ColumnSpec,
     iso_dateobs,
     row_dtype,
-    table_columns,
 )
 from .sdfits_errors import SDFITSError
+from .sdfits_headers import SDFITS_VERSION, build_headers
 
-SDFITS_VERSION = "lmtflow-sdfits-1"
-"""Value of the primary ``SDFITVER`` keyword (profile version)."""
-
-EXTNAME = "SINGLE DISH"
-
-_STRUCTURAL = ("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT", "TFIELDS")
-_STRUCTURAL_PREFIX = ("NAXIS", "TTYPE", "TFORM", "TUNIT", "TDIM", "TNULL", "TSCAL", "TZERO")
-_RESERVED = ("EXTNAME", "DATADIMS", "PARAMS", "CONTINUE", "END")
-
-
-def _check_keyword(key: str) -> str:
-    k = key.upper()
-    if len(k) > 8:
-        raise ValueError(f"header keyword {key!r} is longer than 8 characters")
-    if k in _STRUCTURAL or k in _RESERVED or k.startswith(_STRUCTURAL_PREFIX):
-        raise ValueError(f"header keyword {key!r} is reserved for the file structure")
-    if k in SPEC or k == "DATA":
-        raise ValueError(f"header keyword {key!r} is also a column; give it as a column")
-    return k
-
-
-def _as_cards(header: Mapping[str, Any] | Iterable[tuple] | None) -> list[tuple[str, Any, str]]:
-    """Normalise ``{key: value | (value, comment)}`` or ``[(key, value[, comment])]``."""
-    if header is None:
-        return []
-    items = header.items() if isinstance(header, Mapping) else header
-    cards = []
-    for item in items:
-        if isinstance(header, Mapping):
-            key, val = item
-            val, comment = val if isinstance(val, tuple) else (val, "")
-        else:
-            key, val, comment = (*item, "")[:3]
-        if isinstance(val, np.generic):
-            val = val.item()
-        cards.append((_check_keyword(key), val, comment))
-    return cards
-
-
-def build_headers(
-    nrows: int,
-    nchan: int,
-    datadims: tuple[int, ...],
-    *,
-    tscale: str,
-    projid: str,
-    instrume: str,
-    telescop: str = "LMT",
-    backend: str = "WARES",
-    header: Mapping[str, Any] | Iterable[tuple] | None = None,
-    params: Mapping[str, Any] | None = None,
-    history: Iterable[str] = (),
-) -> tuple[fits.Header, fits.Header, tuple[ColumnSpec, ...]]:
-    """Primary and ``SINGLE DISH`` table headers (NAXIS2 = ``nrows``) and the column list."""
-    unit = TSCALE_UNITS[tscale]
-    columns = table_columns(nchan, unit)
-    coldefs = [fits.Column(name=c.name, format=c.tform, unit=c.unit or None) for c in columns]
-    table = fits.BinTableHDU.from_columns(coldefs, nrows=0).header
-    table["NAXIS2"] = nrows
-    table.set("EXTNAME", EXTNAME, "single-dish FITS convention")
-    table.set("TELESCOP", telescop)
-    table.set("PROJID", projid, "LMT project id")
-    table.set("BACKEND", backend)
-    table.set("INSTRUME", instrume, "receiver")
-    table.set("SITELONG", LMT_SITE_LONG_DEG, "[deg] geodetic longitude of the site")
-    table.set("SITELAT", LMT_SITE_LAT_DEG, "[deg] geodetic latitude of the site")
-    table.set("SITEELEV", LMT_SITE_ELEV_M, "[m] height of the site")
-    table.set("CTYPE4", "STOKES")
-    dims = "(" + ",".join(str(int(d)) for d in datadims) + ")"
-    table.set("DATADIMS", dims, "(ntime,nbeam,npol,nband,nchan), rows in C order")
-    for key, val, comment in _as_cards(header):
-        table.set(key, val, comment)
-    if params is not None:
-        text = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
-        table.set("PARAMS", text)  # long string (CONTINUE cards): no comment, astropy warns
-    for line in history:
-        table.add_history(line)
-
-    primary = fits.Header()
-    primary.set("SIMPLE", True, "conforms to FITS standard")
-    primary.set("BITPIX", 8)
-    primary.set("NAXIS", 0)
-    primary.set("EXTEND", True)
-    primary.set("TELESCOP", telescop)
-    primary.set("INSTRUME", instrume, "receiver")
-    primary.set("ORIGIN", "lmtflow", f"lmtflow {__version__}")
-    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    primary.set("DATE", now, "UTC date the file was written")
-    primary.set("SDFITVER", SDFITS_VERSION, "LMT SDFITS profile version")
-    primary.set("FITSVER", "4.0", "FITS standard version")
-    return primary, table, columns
+__all__ = ["SDFITS_VERSION", "SDFITSWriter", "build_headers"]
 
 
 def _full_width(arr: np.ndarray) -> bool:
@@ -179,8 +83,10 @@ class SDFITSWriter:
         chunk_bytes: int = 8 << 20,
         preallocate: bool = True,
         fsync: bool = False,
+        flags: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.flags = bool(flags)  # a FLAGS column (append(..., flags=...)) after the others
         self.nrows = int(nrows)
         self.nchan = int(nchan)
         if self.nrows < 0 or self.nchan < 1:
@@ -210,6 +116,7 @@ class SDFITSWriter:
             header=header,
             params=params,
             history=history,
+            flags=self.flags,
         )
         self._dtype = row_dtype(self._columns)
         if self._dtype.itemsize != table["NAXIS1"]:  # pragma: no cover - schema invariant
@@ -318,22 +225,29 @@ class SDFITSWriter:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def append(self, columns: Mapping[str, ArrayLike] | np.ndarray, data: ArrayLike) -> None:
+    def append(
+        self,
+        columns: Mapping[str, ArrayLike] | np.ndarray,
+        data: ArrayLike,
+        flags: ArrayLike | None = None,
+    ) -> None:
         """Write the next block of rows.
 
         ``columns`` maps column names to per-row arrays (or scalars) or is a structured array;
         ``data`` has shape ``(n, nchan)`` or any shape ending in ``nchan`` (e.g.
-        ``(ndump, nbeam, npol, nband, nchan)``), rows in C order. Any error aborts the file.
+        ``(ndump, nbeam, npol, nband, nchan)``), rows in C order; ``flags`` (uint8, the
+        shape of ``data``; None = none flagged) fills the ``FLAGS`` column of a writer made
+        with ``flags=True``. Any error aborts the file.
         """
         if self._closed:
             raise SDFITSError(self.path, "append() after the writer was closed or aborted")
         try:
-            self._append(columns, data)
+            self._append(columns, data, flags)
         except BaseException:
             self.abort()
             raise
 
-    def _append(self, columns: Mapping[str, ArrayLike] | np.ndarray, data: ArrayLike) -> None:
+    def _append(self, columns, data: ArrayLike, flags: ArrayLike | None = None) -> None:
         data = np.asarray(data)
         if data.ndim < 1 or data.shape[-1] != self.nchan:
             raise ValueError(f"{self.path}: data shape {data.shape} does not end in {self.nchan}")
@@ -350,6 +264,10 @@ class SDFITSWriter:
         if isinstance(columns, np.ndarray):
             columns = {name: columns[name] for name in columns.dtype.names or ()}
         src = self._sources(columns, n)
+        if flags is not None:
+            if not self.flags:
+                raise ValueError(f"{self.path}: flags given to a writer without a FLAGS column")
+            fl = np.asarray(flags, dtype=np.uint8).reshape(n, self.nchan)
         step = self._chunk_rows
         for i in range(0, n, step):
             k = min(step, n - i)
@@ -360,6 +278,8 @@ class SDFITSWriter:
             for name, val in src.items():
                 out[name] = val if val.ndim == 0 else val[i : i + k]
             out["DATA"] = data[i : i + k]
+            if self.flags:
+                out["FLAGS"] = 0 if flags is None else fl[i : i + k]
             self._pending[slot] = self._writer.submit(self._write, raw)
             self._chunks += 1
         self.rows_written += n

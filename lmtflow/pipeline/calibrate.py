@@ -17,6 +17,7 @@ import numpy as np
 
 from ..calibration import calibrate_on, is_on, pair_refs
 from ..errors import ObsNumError
+from ..flags.apply import applied_auto_rules, flag_keywords, step_mask
 from ..io.sdfits_columns import obsmode
 from ..io.sdfits_reader import SDFITSReader
 from ..io.sdfits_writer import SDFITSWriter
@@ -40,8 +41,10 @@ def _mean_dumps(r: SDFITSReader, d0: int, d1: int) -> np.ndarray:
     return mean if np.isfinite(mean).all() else _nanmean_dumps(r, d0, d1)
 
 
-def _nanmean_dumps(r: SDFITSReader, d0: int, d1: int) -> np.ndarray:
-    """:func:`_mean_dumps` without the spectra flagged NaN at ingest (NaN/Inf raw counts)."""
+def _nanmean_dumps(r: SDFITSReader, d0: int, d1: int, flags=None) -> np.ndarray:
+    """:func:`_mean_dumps` without the spectra flagged NaN at ingest (NaN/Inf raw counts) and,
+    given ``flags`` (lmtflow.flags.resolve.FlagMask), without the flagged spectra and channels:
+    a burst of interference in a REF dump stays out of every ON dump it calibrates."""
     per = r.rows_per_dump
     acc = np.zeros(r.datadims[1:], dtype=np.float64)
     n = np.zeros(r.datadims[1:], dtype=np.int64)
@@ -49,6 +52,8 @@ def _nanmean_dumps(r: SDFITSReader, d0: int, d1: int) -> np.ndarray:
         e = min(s + BLOCK_DUMPS, d1 + 1)
         block = r.data(s * per, e * per).reshape((e - s, *r.datadims[1:]))
         finite = np.isfinite(block)
+        if flags is not None:
+            finite &= flags.block(s, e) == 0
         acc += np.where(finite, block, 0.0).sum(axis=0)
         n += finite.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -76,8 +81,12 @@ def _tsys_for_beams(tsys_path: str | Path, beams: np.ndarray, obsnum: int, polic
     return spectra[~bad], scalar[~bad], ~bad
 
 
-def calibrate(raw_sdfits: str | Path, tsys_path: str | Path, out: str | Path, params: dict) -> Path:
-    """Write the calibrated SDFITS (Ta*, K) of the ON dumps of a map ObsNum."""
+def calibrate(
+    raw_sdfits: str | Path, tsys_path: str | Path, out: str | Path, params: dict,
+    auto_flags: str | Path | None = None,
+) -> Path:
+    """Write the calibrated SDFITS (Ta*, K) of the ON dumps of a map ObsNum (``auto_flags``:
+    the generated raw-count auto-flag file, lmtflow.flags.auto)."""
     stype = int(params.get("stype", 2))
     with SDFITSReader(raw_sdfits) as r:
         hdr = r.header
@@ -104,7 +113,12 @@ def calibrate(raw_sdfits: str | Path, tsys_path: str | Path, out: str | Path, pa
                 f"has {len(on_runs)} ON and {len(pairing.ref_runs)} REF blocks; "
                 "stype 2 pairs them by index and needs equal numbers",
             )
-        ref_means = [_mean_dumps(r, a, b) for a, b in pairing.ref_runs]
+        # time/dump flags and spikes, REF dumps included (None: no rules)
+        flags = step_mask(params, r, extra=applied_auto_rules(auto_flags))
+        if flags is None:
+            ref_means = [_mean_dumps(r, a, b) for a, b in pairing.ref_runs]
+        else:
+            ref_means = [_nanmean_dumps(r, a, b, flags) for a, b in pairing.ref_runs]
         if stype == 1:
             n = [b - a + 1 for a, b in pairing.ref_runs]
             all_ref = sum(m * k for m, k in zip(ref_means, n, strict=True)) / sum(n)
@@ -114,7 +128,7 @@ def calibrate(raw_sdfits: str | Path, tsys_path: str | Path, out: str | Path, pa
         log.info("ObsNum %d: %d ON dumps in %d blocks, %d REF blocks, stype %d", obsnum, non,
                  len(on_runs), len(pairing.ref_runs), stype)  # fmt: skip
         scalar_rows = np.broadcast_to(tsys_scalar[:, :, None], (nkeep, npol, nband)).reshape(-1)
-        keywords = carried_keywords(hdr)
+        keywords = carried_keywords(hdr) | flag_keywords(hdr, flags, "calibrate")
         if nkeep < nbeam:
             dropped = ",".join(str(int(b)) for b in beams[~keep])
             keywords["BADTSYBM"] = (dropped, "beams dropped: bad Tsys in the Cal")
@@ -129,6 +143,7 @@ def calibrate(raw_sdfits: str | Path, tsys_path: str | Path, out: str | Path, pa
             header=keywords,
             params=params,
             constants={"OBSMODE": obsmode(str(hdr["OBSPGM"]), "cal")},
+            flags=flags is not None,
         ) as w:
             buf = np.empty((min(BLOCK_DUMPS, ntime) * per, nchan), dtype=np.float32)
             for k, (a, b) in enumerate(on_runs):
@@ -150,7 +165,8 @@ def calibrate(raw_sdfits: str | Path, tsys_path: str | Path, out: str | Path, pa
                     cols = carry_columns(raw, rows, drop=("OBSMODE",))
                     cols["DATE-OBS"] = raw["DATE-OBS"][rows]  # as stored: no re-formatting
                     cols["TSYS"] = np.tile(scalar_rows, e - s)
-                    w.append(cols, ta)
+                    bits = None if flags is None else flags.block(s, e)[:, keep]
+                    w.append(cols, ta, bits)
     if stype == 2 and not by_index and np.any(pairing.before == pairing.after):
         log.warning("ObsNum %d: an ON block has the same REF block before and after", obsnum)
     return Path(out)

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from .. import __version__
 from ..errors import ProductError
+from ..flags.apply import blank_flagged, product_flag_keywords, select_flags
 from ..gridding import (
     DEFAULT_TILE,
     GridGeometry,
@@ -41,11 +42,15 @@ GAP_ROWS = 16  # needed rows at most this far apart are read with one pread (gap
 WINDOW_BYTES = 4 << 20  # largest single pread
 
 
-def _load(path: str | Path, params: dict):
-    """Header, position/RMS columns, kept rows and the (closed) reader: spectra stay on disk."""
+def _load(path: str | Path, params: dict, auto_flags: str | Path | None = None):
+    """Header, position/RMS columns, kept rows and the (closed) reader: spectra stay on disk.
+    The reader keeps the resolved flags (``flag_mask``) for the channels _DataRows blanks."""
     with SDFITSReader(path) as r:
         cols = r.columns(["FDNUM", "LMTXOFF", "LMTYOFF", "RMS"])
         keep = grid_selection(cols["RMS"], cols["FDNUM"], params, int(r.header["OBSNUM"]))
+        flagged, r.flag_mask = select_flags(r, params, auto_flags)  # lmtflow.flags
+        if flagged is not None:
+            keep &= ~flagged
         return r.header, cols, keep, r
 
 
@@ -74,7 +79,11 @@ class _DataRows:
         self.dtype, self.rowbytes = sub.base, reader.dtype.itemsize
         self.offset = reader.data_offset + offset
         self.size = self.offset + (self.nrows - 1) * self.rowbytes + self.nchan * sub.base.itemsize
+        # FLAGS (lmtflow.flags) is the last column: a row's span then ends after its flags
+        fields = reader.dtype.fields
+        self.flags_at = fields["FLAGS"][1] - offset if "FLAGS" in fields else None
         self.fd = os.open(reader.path, os.O_RDONLY)
+        self.mask = getattr(reader, "flag_mask", None)  # channel flags of the grid step
 
     def close(self) -> None:
         os.close(self.fd)
@@ -82,6 +91,8 @@ class _DataRows:
     def read(self, a: int, b: int, buf: NDArray[np.uint8]) -> NDArray:
         """Rows ``a:b`` as a strided view (file byte order) into ``buf``."""
         nbytes = (b - a - 1) * self.rowbytes + self.nchan * self.dtype.itemsize
+        if self.flags_at is not None:
+            nbytes = (b - a - 1) * self.rowbytes + self.flags_at + self.nchan
         view, done, pos = memoryview(buf[:nbytes]), 0, self.offset + a * self.rowbytes
         while done < nbytes:
             n = os.preadv(self.fd, [view[done:]], pos + done)
@@ -89,7 +100,15 @@ class _DataRows:
                 raise ProductError(f"{self.path}: truncated (rows {a}:{b} are not all there)")
             done += n
         strides = (self.rowbytes, self.dtype.itemsize)
-        return np.ndarray((b - a, self.nchan), self.dtype, buf, 0, strides)
+        data = np.ndarray((b - a, self.nchan), self.dtype, buf, 0, strides)
+        flags = None
+        if self.flags_at is not None:
+            flags = np.ndarray((b - a, self.nchan), np.uint8, buf, self.flags_at,
+                               (self.rowbytes, 1))  # fmt: skip
+        if self.mask is not None:
+            own = self.mask.rows(a, b)
+            flags = own if flags is None else flags | own
+        return blank_flagged(data, flags)
 
 
 def _gather(
@@ -276,9 +295,12 @@ def grid_products(
     weight_out: str | Path,
     params: dict,
     threads: int | None = None,
+    auto_flags: Sequence[str | Path] = (),
 ) -> tuple[Path, Path]:
-    """Grid the baselined spectra of ``base_sdfits`` and write the cube and weight map."""
-    parts = [_load(p, params) for p in base_sdfits]
+    """Grid the baselined spectra of ``base_sdfits`` and write the cube and weight map
+    (``auto_flags``: the generated auto-flag file of each input, lmtflow.flags.auto)."""
+    autos = list(auto_flags) or [None] * len(base_sdfits)
+    parts = [_load(p, params, a) for p, a in zip(base_sdfits, autos, strict=True)]
     order = np.argsort([int(part[0]["OBSNUM"]) for part in parts], kind="stable")
     parts = [parts[i] for i in order]  # the result must not depend on the order of the inputs
     base_sdfits = [base_sdfits[i] for i in order]
@@ -343,7 +365,8 @@ def grid_products(
         cube_out, cube, geometry, spectral=spectral, beam_fwhm_arcsec=beam,
         vlsr_kms=float(hdr0["VSOURCE"]), vsource_kms=float(hdr0["VSOURCE"]),
         nchan0=int(hdr0["NCHAN0"]), chan0=int(hdr0["CHAN0"]), obsnums=obsnums,
-        extra={"NSPEC": (n_used, "spectra gridded")}, **common,
+        extra={"NSPEC": (n_used, "spectra gridded"), **product_flag_keywords(hdr0, params)},
+        **common,
     )  # fmt: skip
     write_plane(weight_out, weight, geometry, bunit="K-2", beam_fwhm_arcsec=beam, **common)
     return Path(cube_out), Path(weight_out)

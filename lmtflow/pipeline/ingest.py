@@ -23,6 +23,7 @@ from ..io.ifproc import IfProcHeader, find_ifproc, read_header, read_series
 from ..io.roach import RoachFile, find_roach_files, roach_inputs_for_bank
 from ..io.sdfits_columns import obsmode, spectral_axis_columns
 from ..io.sdfits_writer import SDFITSWriter
+from ..sidereal import lst_seconds
 from ..timeline import Timeline, build_timeline
 from ..validate import check_dump_clocks, flag_nonfinite
 from .obsmeta import obs_keywords
@@ -109,6 +110,27 @@ def open_bank(data_lmt: str | Path, obsnum: int, bank: int) -> tuple[IfProcHeade
     return header, boards
 
 
+def velocity_frame_columns(header: IfProcHeader) -> dict[str, float | str]:
+    """``VELDEF``, ``VFRAME`` and ``RVSYS`` (m/s) of an ObsNum, GBT SDFITS meanings.
+
+    ``VFRAME`` is the velocity of the VELDEF frame with respect to the telescope, taken from the
+    observation's own Doppler data (lmtslr: ``v_sky = ObsVel + V_lsr`` and, for VelSys 1,
+    ``v_sky = ObsVel + V_bary - BaryVel``). The LMT sets its LO once per ObsNum from these
+    header values (the raw files hold no per-dump Doppler series), so the row's topocentric
+    axis and its VFRAME agree; files that combine ObsNums carry each one's own value.
+    ``RVSYS = VELOCITY + VFRAME`` (the source's velocity with respect to the telescope).
+    """
+    if header.velsys == 1:
+        veldef, vframe_kms = "RADI-BAR", header.obs_vel_kms - header.bary_vel_kms
+    else:
+        veldef, vframe_kms = "RADI-LSR", header.obs_vel_kms
+    return {
+        "VELDEF": veldef,
+        "VFRAME": vframe_kms * 1e3,
+        "RVSYS": (header.vsource_kms + vframe_kms) * 1e3,
+    }
+
+
 def ingest(data_lmt: str | Path, obsnum: int, bank: int, out: str | Path) -> Path:
     """Write the raw SDFITS of one ObsNum and bank; return its path."""
     header, boards = open_bank(data_lmt, obsnum, bank)
@@ -139,9 +161,8 @@ def ingest(data_lmt: str | Path, obsnum: int, bank: int, out: str | Path) -> Pat
         "RADESYS": "FK5" if map_coord == 1 else ("GALACTIC" if map_coord == 2 else "ALTAZ"),
         "RESTFREQ": axis.rest_freq_hz,
         "VELOCITY": header.vsource_kms * 1e3,
-        "VFRAME": 0.0,
-        "RVSYS": header.vsource_kms * 1e3,
-        "LST": 0.0,
+        **velocity_frame_columns(header),
+        "OBSERVER": header.observer[:32],
         "AZIMUTH": header.az_deg,
         "ELEVATIO": header.el_deg,
         "IFNUM": bank,
@@ -166,6 +187,7 @@ def ingest(data_lmt: str | Path, obsnum: int, bank: int, out: str | Path) -> Pat
         lon, lat = _absolute(header, map_coord, dx[d0:d1], dy[d0:d1])
         return {
             "UTCTIME": per_row(utc[:, :, None]),
+            "LST": per_row(lst_seconds(utc)[:, :, None]),
             "INTNUM": per_row(np.arange(d0, d1, dtype=np.int32)[:, None, None]),
             "BUFPOS": per_row(tl.bufpos[d0:d1, None, None].astype(np.int16)),
             "FDNUM": per_row(beams[None, :, None]),

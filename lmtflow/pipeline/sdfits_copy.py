@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 # Columns the writer derives itself, or that a stage always sets anew.
-_DERIVED = {"DATA", "TSCALE", "TUNIT7", "FEED", "BANDWID", "FREQRES", "DATE-OBS"}
+_DERIVED = {"DATA", "TSCALE", "TUNIT7", "FEED", "BANDWID", "FREQRES", "DATE-OBS", "FLAGS"}
 
 
 def carry_columns(

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..baseline import window_mask
 from ..errors import ProductError
+from ..flags.apply import blank_flagged, flag_keywords, input_flags, select_flags
 from ..io.sdfits_reader import SDFITSReader
 from ..io.spectrum_fits import spectrum_header, write_spectrum_ascii, write_spectrum_fits
 from ..spectra import beam_spectra, combine_beams, on_blocks, window_rms
@@ -23,15 +24,35 @@ def _bs_beams(text: str) -> tuple[int, int] | None:
     return (parts[0], parts[1]) if len(parts) == 2 and min(parts) >= 0 else None
 
 
+def used_exposure(cols: dict, per: int, chosen: list[int], flagged: np.ndarray | None) -> float:
+    """Summed EXPOSURE of the spectra a Ps/Bs spectrum uses (not wholly flagged), averaged
+    over its beams and polarisations: a flagged dump lowers it by exactly its exposure."""
+    use = np.isin(cols["FDNUM"], chosen)
+    if flagged is not None:
+        use &= ~flagged
+    per_feed = np.where(use, cols["EXPOSURE"], 0.0).reshape(-1, per).sum(axis=0)
+    feeds = np.isin(cols["FDNUM"][:per], chosen)
+    return float(per_feed[feeds].mean())
+
+
 def make_spectrum(
-    base_sdfits: str | Path, fits_out: str | Path, ascii_out: str | Path, params: dict
+    base_sdfits: str | Path, fits_out: str | Path, ascii_out: str | Path, params: dict,
+    auto_flags: list[str | Path] | tuple = (),
 ) -> tuple[Path, Path]:
     """Average the baselined spectra of one Ps/Bs ObsNum and bank into its spectrum products."""
     with SDFITSReader(base_sdfits) as r:
         hdr = r.header
         per = r.rows_per_dump
-        cols = r.columns(["FDNUM", "PLNUM", "RMS", "TSYS", "INTNUM"])
-        data = r.data().astype(np.float64)
+        cols = r.columns(["FDNUM", "PLNUM", "RMS", "TSYS", "INTNUM", "EXPOSURE"])
+        flagged, flags = select_flags(r, params, auto_flags[0] if auto_flags else None)
+        bits = input_flags(r, 0, r.nrows)
+        if flags is not None:  # channels this step flags (birdies, spikes)
+            own = flags.rows(0, r.nrows)
+            bits = own if bits is None else bits | own
+        data = blank_flagged(r.data().astype(np.float64), bits)
+        flag_cards = flag_keywords(hdr, flags, "spectrum")
+    if flagged is not None:
+        cols["RMS"] = np.where(flagged, np.nan, cols["RMS"])  # no weight
     obspgm = str(hdr["OBSPGM"]).strip()
     beams, pols = cols["FDNUM"][:per], cols["PLNUM"][:per]
     chosen = [b for b in params["pix_list"] if b in beams]
@@ -40,6 +61,9 @@ def make_spectrum(
             f"{base_sdfits}: none of the beams {params['pix_list']} is in the data "
             f"(beams {sorted(set(beams.tolist()))})"
         )
+    if flagged is not None or bits is not None:  # with flags: the integration actually used
+        flag_cards["EXPOSURE"] = (used_exposure(cols, per, chosen, flagged),
+                                  "[s] unflagged exposure per beam")  # fmt: skip
     block = on_blocks(cols["INTNUM"][::per])
     bs = beam_spectra(data, cols["RMS"], beams, pols, block, chosen)
     final, per_block = combine_beams(bs, obspgm, _bs_beams(hdr.get("BSBEAMS", "")))
@@ -64,6 +88,7 @@ def make_spectrum(
             "RMS": (rms, "[K] rms in the baseline windows"),
             "NBLOCK": (per_block.shape[0], "ON blocks"),
             "BEAMS": ",".join(str(b) for b in chosen),
+            **flag_cards,
         },
     )  # fmt: skip
     beam_names = [f"b{b}p{p}" for b, p in zip(bs.beams, bs.pols, strict=True)]

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from ..baseline import window_mask
 from ..gridding import for_obsnum
 from .beams import BeamSummary
-from .maps import CubeData, channel_masks
+from .maps import INTERIOR_WEIGHT_FRACTION, CubeData, channel_masks, interior_mask, noise_snr
 from .stats import (
     high_outliers,
     neighbour_median,
@@ -193,39 +193,71 @@ def central_box(shape: tuple[int, int]) -> tuple[slice, slice]:
     return slice(ny // 4, ny - ny // 4), slice(nx // 4, nx - nx // 4)
 
 
+def _plane_max(plane: NDArray, cells: NDArray) -> tuple[float | None, tuple[int, int] | None]:
+    """Largest finite value of ``plane`` over ``cells`` and its (row, column)."""
+    values = np.where(cells & np.isfinite(plane), plane, -np.inf)
+    if not np.isfinite(values).any():
+        return None, None
+    j, i = np.unravel_index(np.argmax(values), values.shape)
+    return float(values[j, i]), (int(j), int(i))
+
+
+def _median(plane: NDArray, cells: NDArray) -> float | None:
+    values = plane[cells & np.isfinite(plane)]
+    return _num(np.median(values)) if values.size else None
+
+
 def cube_numbers(
     data: CubeData, planes: dict[str, NDArray], b_regions: Any, label: str
 ) -> dict[str, Any]:
-    """Noise statistics of the cube (baseline-window channels), centre rms, rms/radiometer."""
+    """Noise statistics of the cube (baseline-window channels), rms and radiometer noise,
+    peak and its position: measured over the interior cells (weight >= INTERIOR_WEIGHT_FRACTION
+    x the median weight), the edge cells reported separately; the noise S/N (value / expected
+    noise of the cell) of the interior, whose rms is 1 for radiometric noise."""
     window, _ = channel_masks(data.velocity, b_regions)
     noise = data.cube[window]
-    box = central_box(noise.shape[1:])
+    interior, edge = interior_mask(data.weight)
+    box = np.zeros(interior.shape, bool)
+    box[central_box(interior.shape)] = True
+    centre_cells = box & interior
     full = qac_stats(noise)
-    centre = qac_stats(noise[:, box[0], box[1]])
-    row, col = data.center_pixel
+    centre = qac_stats(noise[:, box])
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = planes["rms"] / planes["radiometer"]
-    ratio_stats = qac_stats(ratio[box])
-    peak = planes["peak"]
+    ratio_stats = qac_stats(ratio[centre_cells])
+    snr = qac_stats(noise_snr(data, planes, b_regions))
+    peak, at = _plane_max(planes["peak"], interior)
+    peak_edge, _ = _plane_max(planes["peak"], edge)
     out: dict[str, Any] = {
-        "rms_center_mK": _num(1e3 * np.nanmedian(planes["rms"][box])),
-        "rms_center_pixel_mK": _num(1e3 * planes["rms"][row, col]),
-        "radiometer_center_mK": _num(1e3 * np.nanmedian(planes["radiometer"][box])),
-        "rms_radiometer_ratio": _num(np.nanmedian(ratio[box])),
-        "peak_K": _num(np.nanmax(peak)) if np.isfinite(peak).any() else None,
-        "mom0_max_Kkms": _num(np.nanmax(planes["mom0"])) if np.isfinite(peak).any() else None,
+        "interior_weight_fraction": INTERIOR_WEIGHT_FRACTION,
+        "ncells_interior": int(interior.sum()),
+        "ncells_edge": int(edge.sum()),
+        "rms_center_mK": _median(1e3 * planes["rms"], centre_cells),
+        "rms_center_pixel_mK": _num(1e3 * planes["rms"][data.center_pixel]),
+        "radiometer_center_mK": _median(1e3 * planes["radiometer"], centre_cells),
+        "rms_radiometer_ratio": _median(ratio, centre_cells),
+        "rms_interior_mK": _median(1e3 * planes["rms"], interior),
+        "rms_edge_mK": _median(1e3 * planes["rms"], edge),
+        "noise_snr_rms": snr["rms"],
+        "peak_K": peak,
+        "peak_edge_K": peak_edge,
+        "mom0_max_Kkms": _plane_max(planes["mom0"], interior)[0],
         "nspec_gridded": int(data.header.get("NSPEC", 0)),
-        "qac_stats": {"cube": full, "center": centre, "rms_radiometer": ratio_stats},
+        "qac_stats": {
+            "cube": full,
+            "center": centre,
+            "rms_radiometer": ratio_stats,
+            "noise_snr": snr,
+        },
         "qac_lines": [
             qac_line(f"{label} cube", full),
             qac_line(f"{label} center", centre),
             qac_line(f"{label} rms/radiometer", ratio_stats),
         ],  # fmt: skip
     }
-    if np.isfinite(peak).any():
-        j, i = np.unravel_index(np.nanargmax(peak), peak.shape)
-        out["peak_offset_arcsec"] = [float(data.geometry.x_offsets()[i]),
-                                     float(data.geometry.y_offsets()[j])]  # fmt: skip
+    if at is not None:
+        out["peak_offset_arcsec"] = [float(data.geometry.x_offsets()[at[1]]),
+                                     float(data.geometry.y_offsets()[at[0]])]  # fmt: skip
     return json_clean(out)
 
 

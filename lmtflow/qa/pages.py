@@ -105,6 +105,12 @@ def qa_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
         ("Suggested bad beams", warn(_fmt(bad)) if bad else "none"),
         ("Birdie channels", warn(_fmt(birdies)) if birdies else "none"),
     ]  # fmt: skip
+    if n.get("advice"):  # where averaging down raises S/N (lmtflow.qa.advice)
+        rows.append(("S/N advice", "<br>".join(escape(a["text"]) for a in n["advice"])))
+    if "flags" in n:  # with a flag file (lmtflow.flags.qa)
+        from ..flags.qa import flag_rows
+
+        rows += flag_rows(n)
     if "chassis_boards" in n:  # RSR (lmtflow.qa.pages_rsr)
         return rows[:4] + rsr_rows(n)
     return [r for r in rows if r[0] not in OPTIONAL_ROWS or OPTIONAL_ROWS[r[0]] in n]

@@ -7,10 +7,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
 
-from .maps import MapQA, channel_masks
+from .maps import INTERIOR_WEIGHT_FRACTION, MapQA, channel_masks, noise_snr
 from .numbers import central_box
 from .plotting import figure, offset_axes, robust_limits
-from .stats import robust_sigma, sratio
+from .stats import sratio
 
 FRAMES = {"GLON": "GALACTIC"}
 
@@ -57,7 +57,13 @@ def weight(q: MapQA) -> Figure:
     w = np.where(q.data.weight > 0, q.data.weight, np.nan)
     _image(fig, ax, q, w, "weight (K$^{-2}$)")
     ax.set_title("weight map")
-    hx.hist(w[np.isfinite(w)], bins=40, color="C0")
+    filled = w[np.isfinite(w)]
+    hx.hist(filled, bins=40, color="C0")
+    if filled.size:
+        cut = INTERIOR_WEIGHT_FRACTION * float(np.median(filled))
+        hx.axvline(cut, color="red", lw=1.0,
+                   label=f"interior: ≥ {INTERIOR_WEIGHT_FRACTION:g} × median")  # fmt: skip
+        hx.legend(loc="upper left", fontsize="small")
     hx.set_xlabel("weight (K$^{-2}$)")
     hx.set_ylabel("number of cells")
     hx.set_title("histogram of filled cells")
@@ -71,8 +77,13 @@ def mom0(q: MapQA) -> Figure:
 
 
 def mom1(q: MapQA) -> Figure:
-    """Intensity-weighted velocity where the line is detected."""
+    """Intensity-weighted velocity where the line is detected (S/N rule in lmtflow.qa.maps)."""
     return _plane_figure(q, "mom1", "Moment 1", "velocity (km/s)", "RdBu_r")
+
+
+def mom2(q: MapQA) -> Figure:
+    """Intensity-weighted velocity dispersion where the line is detected."""
+    return _plane_figure(q, "mom2", "Moment 2", "dispersion (km/s)", "viridis")
 
 
 def peak(q: MapQA) -> Figure:
@@ -105,25 +116,32 @@ def radiometer(q: MapQA) -> Figure:
     return fig
 
 
+SNR_RANGE = 6.0  # the S/N histogram spans +/- this; values beyond are counted in the legend
+
+
 def noise_histogram(q: MapQA) -> Figure:
-    """Histogram (log) of the baseline-window channels with a Gaussian of the robust rms."""
-    window, _ = channel_masks(q.data.velocity, q.b_regions)
-    v = q.data.cube[window].ravel()
-    v = v[np.isfinite(v)]
-    sigma = float(robust_sigma(v)) if v.size else 1.0
+    """Histogram (log) of the noise S/N of the interior: baseline-window voxels over the
+    expected noise of their cell, against a unit Gaussian. Values beyond the range are counted
+    in the legend, not piled into the end bins."""
+    snr = noise_snr(q.data, q.planes, q.b_regions)
     fig = figure(8.0, 5.5)
     ax = fig.add_subplot()
-    edges = np.linspace(-6 * sigma, 6 * sigma, 121)
-    counts, _, _ = ax.hist(np.clip(v, edges[0], edges[-1]), bins=edges, color="C0",
-                           label="baseline-window channels")  # fmt: skip
+    edges = np.linspace(-SNR_RANGE, SNR_RANGE, 121)
+    inside = np.abs(snr) <= SNR_RANGE
+    outside = int(snr.size - inside.sum())
+    label = f"baseline-window voxels, weight ≥ {INTERIOR_WEIGHT_FRACTION:g} × median"
+    counts, _, _ = ax.hist(snr[inside], bins=edges, color="C0", label=label)
     x = 0.5 * (edges[1:] + edges[:-1])
-    gauss = v.size * np.diff(edges) / (sigma * np.sqrt(2 * np.pi)) * np.exp(-0.5 * (x / sigma) ** 2)
-    ax.plot(x, gauss, color="red", label=f"Gaussian, σ = {1e3 * sigma:.0f} mK")
+    gauss = snr.size * np.diff(edges) / np.sqrt(2 * np.pi) * np.exp(-0.5 * x**2)
+    ax.plot(x, gauss, color="red", label="unit Gaussian (radiometer equation)")
+    if outside:
+        ax.plot([], [], " ", label=f"{outside} voxels beyond ±{SNR_RANGE:g} (not shown)")
     ax.set_yscale("log")
-    ax.set_ylim(0.5, max(counts.max(), 1) * 2)
-    ax.set_xlabel("Ta* (K)")
+    ax.set_ylim(0.5, max(counts.max() if counts.size else 1, 1) * 2)
+    ax.set_xlabel("S/N = Ta* / expected noise of the cell")
     ax.set_ylabel("number of voxels")
-    ax.set_title(_title(q, f"Noise histogram (Sratio {sratio(v):+.3f})"))
+    rms = float(np.std(snr)) if snr.size else float("nan")
+    ax.set_title(_title(q, f"Noise S/N (rms {rms:.2f}, Sratio {sratio(snr):+.3f})"))
     ax.legend(loc="upper right", fontsize="small")
     return fig
 

@@ -98,7 +98,14 @@ def spectrum_stage(
     qa = attach_cal_tsys(read_spectrum(spectrum, steps["baseline"]["b_regions"]), tsys)
     expected, per_beam = radiometer_rms(qa, raw_sdfits)
     draw(plots_for("spectrum", "spectrum"), qa, plot_paths)
-    write_json(numbers_out, {"spectrum": spectrum_numbers(qa, expected, per_beam)})
+    numbers = {"spectrum": spectrum_numbers(qa, expected, per_beam)}
+    from .advice import smoothing_advice  # S/N advice from the product's own numbers
+
+    rms_k = (numbers["spectrum"].get("rms_mK") or 0.0) / 1e3
+    advice = smoothing_advice(qa.final, rms_k, float(abs(qa.velocity[1] - qa.velocity[0])))
+    if advice:
+        numbers["advice"] = [advice]
+    write_json(numbers_out, numbers)
 
 
 def rsr_stage(

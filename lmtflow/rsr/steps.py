@@ -35,8 +35,15 @@ def make_badlags(
     data_lmt: str | Path, obsnum: int, params: dict[str, Any], out: str | Path
 ) -> Path:
     """badlags.py on the raw files of ``obsnum`` -> the editable badlags file."""
-    p = BadlagsParams(**_own(params))
-    return write_badlags(out, badlags_obsnum(data_lmt, obsnum, p), obsnum, p)
+    own = _own(params)
+    flags = own.pop("flags", None)
+    p = BadlagsParams(**own)
+    found = badlags_obsnum(data_lmt, obsnum, p)
+    if flags:  # lag flag rules (lmtflow.flags) join the found bad lags
+        from ..flags.rsr import lag_lines
+
+        found.lines += lag_lines({"flags": flags}, obsnum)
+    return write_badlags(out, found, obsnum, p)
 
 
 def ingest(data_lmt: str | Path, obsnum: int, badlags: str | Path, out: str | Path) -> Path:
@@ -117,6 +124,10 @@ def baseline_file(
     s = read_rsr_sdfits(cal_sdfits)
     badcb = read_badlags(badlags).badcb
     blank = blank_mask(s.obsnum, s.freq, badcb, params["badcb"], blanking)
+    if params.get("flags"):  # chassis/board/frequency flag rules (lmtflow.flags)
+        from ..flags.rsr import board_mask
+
+        blank |= board_mask(params, s.obsnum, s.freq)
     window = baseline_windows(s.freq, params["xlines"])
     spec, sig = baseline_repeats(s.ta, blank, window, int(params["blo"]))
     _rewrite(cal_sdfits, out, spec, sig, params)

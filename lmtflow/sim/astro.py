@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from lmtflow.constants import LMT_SITE_ELEV_M, LMT_SITE_LAT_DEG, LMT_SITE_LONG_DEG
+from lmtflow.sidereal import gmst_rad
 
 # Standard J2000 solar apex of the kinematic LSR (20 km/s toward RA 18h03m50.29s, Dec +30d00m16.8s).
 _LSR_APEX_RA_DEG = 270.959542
@@ -48,13 +49,6 @@ def fractional_year(t: float) -> float:
 def ut1_rad(t: float) -> float:
     """``Header.TimePlace.UT1``: time of day as an angle (rad); x 24/2pi gives hours."""
     return (t % 86400.0) / 86400.0 * 2.0 * math.pi
-
-
-def gmst_rad(t: ArrayLike) -> NDArray[np.float64]:
-    """Greenwich mean sidereal time (rad) of unix times."""
-    days = np.asarray(t, dtype=float) / 86400.0 + 2440587.5 - 2451545.0
-    hours = np.mod(18.697374558 + 24.06570982441908 * days, 24.0)
-    return hours * (np.pi / 12.0)
 
 
 def horizontal(

@@ -22,6 +22,8 @@ from . import astro
 from .observation import Observation
 
 RAD = 1.0 / ARCSEC_PER_RAD  # rad per arcsec
+SIM_OPERATOR = "lmtflow simulator"
+"""``Header.Telescope.Operator`` of simulated files (ingest copies it to ``OBSERVER``)."""
 
 
 def ifproc_filename(obs: Observation) -> str:
@@ -67,6 +69,7 @@ def _header(ds: netCDF4.Dataset, obs: Observation) -> None:
     ws("Header.TimePlace.UT1", astro.ut1_rad(obs.t_start))
     ws("Header.Telescope.AzDesPos", pt.az_des)
     ws("Header.Telescope.ElDesPos", pt.el_des)
+    wc("Header.Telescope.Operator", SIM_OPERATOR, 32)
 
     wa("Header.M1.ZernikeC", np.zeros(8))
     ws("Header.M1.ZernikeEnabled", 0, "i4")

@@ -14,13 +14,21 @@ Schema (``instrument:`` and ``faults:`` mappings of a session)::
       bandpass_edge: 0.05        # fraction of the band rolling off at each edge
       dtype: float32             # roach Data dtype (float32 as the real files since 2021/22)
       tracking_beam: 10          # Header.<rx>.BeamSelected (Sequoia); 0 for Msip1mm
+      roach_block_margin_s: null # null: the spectrometer dumps through slews too; a number:
+                                 # only from that long before to after each block (the real
+                                 # Cal 79447 and Map 79448 spectra counts imply ~0.18 s)
     faults:
       dead_beams: [3]            # pixels whose counts are the constant dead_value (all banks)
       dead_value: 0.0
       noisy_beams: {5: 3.0}      # pixel -> radiometer-noise factor
+      noisy_pols:                # Msip1mm: one polarisation of one bank (input bank + 2*pol)
+        - {bank: 0, pol: 1, factor: 3.0}
       birdies:                   # narrow spurious signals, in every spectrum of the pixels
+                                 # (period_s, duty: on for a duty fraction of each period)
         - {channels: [1200], amplitude_k: 2.0, pixels: all, banks: [0]}
       spikes: {per_file: 3, factor: 1000.0}  # random single (row, channel) values x factor
+      bad_intervals:             # noise x factor on some beams for a while (seconds after start)
+        - {obsnum: 79448, beams: [5, 6], t0_s: 20, t1_s: 30, factor: 4}
       missing_roach: [{obsnum: 79448, roach: 2}]  # file simply not written
 
 Roach ``N`` input ``k`` carries pixel ``4*(N mod 4)+k`` of bank ``N//4`` (Sequoia) or pixel
@@ -57,8 +65,10 @@ INSTRUMENT_DEFAULTS: dict[str, Any] = {
     "bandpass_edge": 0.05,
     "dtype": "float32",
     "tracking_beam": None,
+    "roach_block_margin_s": None,
 }
-FAULT_KEYS = {"dead_beams", "dead_value", "noisy_beams", "birdies", "spikes", "missing_roach"}
+FAULT_KEYS = {"dead_beams", "dead_value", "noisy_beams", "birdies", "spikes", "missing_roach",
+              "bad_intervals", "noisy_pols"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,9 +88,16 @@ class Faults:
     spikes_per_file: int = 0
     spike_factor: float = 1000.0
     missing_roach: set[tuple[int, int]] = field(default_factory=set)
+    bad_intervals: list[dict[str, Any]] = field(default_factory=list)
+    """``{obsnum, beams, t0_s, t1_s, factor}``: the radiometer noise of those beams is
+    ``factor`` times higher from ``t0_s`` to ``t1_s`` after the ObsNum's first sample."""
+
+    noisy_pols: list[dict[str, Any]] = field(default_factory=list)
+    """``{bank, pol, factor}`` (Msip1mm): folded into ``noisy_beams`` by input number."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "noisy_pols": self.noisy_pols,
             "dead_beams": sorted(self.dead_beams),
             "dead_value": self.dead_value,
             "noisy_beams": {str(k): v for k, v in sorted(self.noisy_beams.items())},
@@ -88,6 +105,7 @@ class Faults:
             "birdie_model": "gain*amplitude_k*(1+0.5*sin(2*pi*t/47 s)) added to the counts",
             "spikes_per_file": self.spikes_per_file,
             "spike_factor": self.spike_factor,
+            "bad_intervals": self.bad_intervals,
         }
 
 
@@ -105,6 +123,9 @@ def parse_faults(d: dict[str, Any] | None, npix: int, nbanks: int) -> Faults:
                 "amplitude_k": float(b["amplitude_k"]),
                 "pixels": list(range(npix)) if pix == "all" else [int(p) for p in pix],
                 "banks": [int(x) for x in b.get("banks", range(nbanks))],
+                # intermittent: on for the first duty fraction of every period_s (0 = steady)
+                **({"period_s": float(b["period_s"]), "duty": float(b.get("duty", 0.5))}
+                   if b.get("period_s") else {}),
             }
         )
     spikes = d.get("spikes", {}) or {}
@@ -116,6 +137,13 @@ def parse_faults(d: dict[str, Any] | None, npix: int, nbanks: int) -> Faults:
         spikes_per_file=int(spikes.get("per_file", 0)),
         spike_factor=float(spikes.get("factor", 1000.0)),
         missing_roach={(int(m["obsnum"]), int(m["roach"])) for m in d.get("missing_roach", [])},
+        noisy_pols=[{"bank": int(p["bank"]), "pol": int(p["pol"]),
+                     "factor": float(p.get("factor", 3.0))}
+                    for p in d.get("noisy_pols", [])],  # fmt: skip
+        bad_intervals=[{"obsnum": int(b["obsnum"]), "beams": [int(x) for x in b["beams"]],
+                        "t0_s": float(b["t0_s"]), "t1_s": float(b["t1_s"]),
+                        "factor": float(b.get("factor", 3.0))}
+                       for b in d.get("bad_intervals", [])],  # fmt: skip
     )
 
 
@@ -136,6 +164,7 @@ class Instrument:
     gain: NDArray[np.float32]  # (ninputs, nchan)
     volts_per_k: NDArray[np.float64]  # (ninputs,) IFProc total-power scale
     faults: Faults
+    roach_block_margin_s: float | None = None
 
     @property
     def nbanks(self) -> int:
@@ -238,6 +267,13 @@ def build_instrument(
     gain = (scale[:, None] * bandpass[None, :] * ripple).astype(np.float32)
     volts = rng.uniform(0.004, 0.012, n)
     npix = SEQUOIA_NPIX if receiver == "Sequoia" else 4
+    margin = p["roach_block_margin_s"]
+    parsed = parse_faults(faults, npix, len(freqs))
+    for np_ in parsed.noisy_pols:  # Msip1mm input k: bank k % 2, polarisation k // 2
+        if receiver != "Msip1mm" or np_["bank"] not in (0, 1) or np_["pol"] not in (0, 1):
+            raise ConfigError(f"faults: noisy_pols {np_}: Msip1mm only, bank and pol 0 or 1 "
+                              "(Sequoia has one polarisation: use noisy_beams)")  # fmt: skip
+        parsed.noisy_beams[np_["bank"] + 2 * np_["pol"]] = np_["factor"]
     return Instrument(
         receiver=receiver,
         nchan=nchan,
@@ -251,5 +287,6 @@ def build_instrument(
         gain_scale=scale,
         gain=gain,
         volts_per_k=volts,
-        faults=parse_faults(faults, npix, len(freqs)),
+        faults=parsed,
+        roach_block_margin_s=None if margin is None else float(margin),
     )

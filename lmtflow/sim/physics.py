@@ -48,6 +48,13 @@ def roach_counts(
     )
     z = rng.standard_normal((nd, 4, nchan), dtype=np.float32)
     z *= sigma[None, :, None]
+    for bad in inst.faults.bad_intervals:  # noise x factor on some beams for a while
+        if bad["obsnum"] == obs.obsnum:
+            rel = t - obs.timeline.t_start
+            when = (rel >= bad["t0_s"]) & (rel <= bad["t1_s"])
+            for k, i in enumerate(idx):
+                if inst.inputs[i].pixel in bad["beams"]:
+                    z[when, k, :] *= np.float32(bad["factor"])
     z += np.float32(1.0)
     temp *= z
     temp *= inst.gain[idx][None, :, :]
@@ -59,8 +66,11 @@ def roach_counts(
                 ri = inst.inputs[i]
                 if ri.pixel in b["pixels"] and ri.bank in b["banks"]:
                     ch = np.asarray(b["channels"])
+                    on = drift
+                    if b.get("period_s"):  # intermittent: on for a duty fraction of a period
+                        on = drift * ((t % b["period_s"]) < b["duty"] * b["period_s"])
                     temp[:, k, ch] += (
-                        np.float32(b["amplitude_k"]) * drift[:, None] * inst.gain[i, ch][None, :]
+                        np.float32(b["amplitude_k"]) * on[:, None] * inst.gain[i, ch][None, :]
                     )
     for k, i in enumerate(idx):
         if inst.inputs[i].pixel in f.dead_beams:

@@ -12,6 +12,8 @@
 * ``faults``: a small map with a dead beam (3), a noisy beam (5, x3), birdies, spikes and a
   missing roach file (roach2 of the Map). Labels cal, map, ps.
 * ``dualbank``: Sequoia with two banks (CO and 13CO, roach0..7): Cal 110398 + Map 110399.
+* ``bench2``: shaped like the real LMTOY bench2 ObsNums 79447/79448 block by block, float64,
+  ~1.6 GB (:mod:`lmtflow.sim.preset_bench2`).
 * ``mosaic``: a survey-size project (:mod:`lmtflow.sim.mosaic`): N small OTF maps (``tiles``,
   default 4), each with its Cal, tiling a field with sources on the tile edges; dual bank is an
   option; the truth directory gains ``project.yaml`` (every map and their joint combination).
@@ -36,6 +38,7 @@ import yaml
 from lmtflow.errors import ConfigError
 
 from .mosaic import mosaic_config, simulate_mosaic
+from .preset_bench2 import bench2
 from .rsr import rsr_preset, simulate_rsr
 from .simulate import SimulationResult, simulate
 
@@ -407,6 +410,7 @@ PRESETS = {
     "faults": _faults,
     "dualbank": _dualbank,
     "rsr": rsr_preset,
+    "bench2": bench2,
     "mosaic": mosaic_config,  # options (tiles, dual bank): simulate_preset
 }
 

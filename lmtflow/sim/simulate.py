@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from numpy.typing import NDArray
 
 from lmtflow.constants import ARCSEC_PER_RAD
 from lmtflow.errors import ConfigError
@@ -136,16 +137,35 @@ def _block_dumps(nchan: int) -> int:
     return max(16, (1 << 20) // nchan)
 
 
-def _write_roach(
-    obs: Observation, roach: int, out: Path, rng: np.random.Generator
-) -> tuple[Path, dict[str, Any]]:
-    inst, tl, pt = obs.instrument, obs.timeline, obs.pointing
+def roach_dump_times(obs: Observation, rng: np.random.Generator) -> tuple[NDArray, float]:
+    """Dump times of one roach file of ``obs`` and the time its file was opened.
+
+    Every ``dump_time_s`` from a random lead before the first block to 0.5 s after the last;
+    with the instrument's ``roach_block_margin_s``, only the dumps within that margin of a
+    block (the spectrometer idles during slews, as in the real Cal 79447 and Map 79448).
+    """
+    inst = obs.instrument
     dt = inst.dump_time_s
     lead = rng.uniform(0.3, 0.8)
     t_first = obs.t_start - lead
     nd = int(math.ceil((obs.t_end + 0.5 - t_first) / dt))
     t_all = t_first + dt * np.arange(nd) + rng.uniform(-0.002, 0.002, nd)
     t_open = t_first - rng.uniform(2.0, 4.0)
+    margin = inst.roach_block_margin_s
+    if margin is not None:
+        keep = np.zeros(nd, bool)
+        for block in obs.timeline.blocks():
+            keep |= (t_all >= block.t0 - margin) & (t_all < block.t1 + margin)
+        t_all = t_all[keep]
+    return t_all, t_open
+
+
+def _write_roach(
+    obs: Observation, roach: int, out: Path, rng: np.random.Generator
+) -> tuple[Path, dict[str, Any]]:
+    inst, tl, pt = obs.instrument, obs.timeline, obs.pointing
+    t_all, t_open = roach_dump_times(obs, rng)
+    nd = t_all.size
     name = roach_filename(
         roach, obs.obsnum, obs.subobsnum, obs.scannum, obs.sky.source_name, t_open
     )
@@ -242,32 +262,13 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return cfg
 
 
-def simulate(
-    config: dict[str, Any],
-    out_dir: str | Path,
-    seed: int = 0,
-    truth_dir: str | Path | None = None,
-    dtype: str | None = None,
-    name: str = "custom",
-) -> SimulationResult:
-    """Write the raw data set described by ``config`` under ``out_dir`` and its truth beside it.
-
-    ``dtype`` overrides every session's roach Data dtype (``float32``/``float64``).
-    """
-    t_wall = time.perf_counter()
-    bad = set(config) - CONFIG_KEYS
-    if bad:
-        raise ConfigError(f"simulator config: unknown key(s) {sorted(bad)}; valid: {CONFIG_KEYS}")
-    out = Path(out_dir).resolve()
-    tdir = Path(truth_dir).resolve() if truth_dir else default_truth_dir(out)
-    if tdir == out or out in tdir.parents:
-        raise ConfigError(f"truth directory {tdir} must not be inside the raw tree {out}")
+def plan_observations(
+    config: dict[str, Any], seed: int = 0, dtype: str | None = None
+) -> tuple[list[tuple[int, str, Any, Any, list[Observation]]], dict[str, int]]:
+    """Lay out every session and observation of ``config`` (cheap: no data): a list of
+    ``(session index, name, sky, instrument, observations)`` and the labels' ObsNums."""
     t_cursor = astro.parse_utc(str(config.get("start_utc", DEFAULT_START)))
-    files: list[Path] = []
-    sessions_truth, observations = [], {}
-    obsnums: dict[str, list[int]] = {"Cal": [], "Map": [], "Ps": [], "Bs": []}
     labels: dict[str, int] = {}
-    # lay everything out first (cheap), so a config error writes nothing
     plan = []
     seen: set[int] = set()
     for si, sess in enumerate(config.get("sessions", [])):
@@ -302,6 +303,48 @@ def simulate(
             t = obs.t_end
         plan.append((si, sname, sky, inst, planned))
         t_cursor = t + 600.0
+    return plan, labels
+
+
+def roach_spectra_counts(config: dict[str, Any], seed: int = 0) -> dict[int, dict[int, int]]:
+    """Spectra (rows: dumps x 4 inputs) of every roach file ``simulate(config, seed=seed)``
+    writes, per ObsNum and roach, from the schedule alone (no data written)."""
+    plan, _ = plan_observations(config, seed)
+    counts: dict[int, dict[int, int]] = {}
+    for si, _, _, inst, planned in plan:
+        for obs in planned:
+            counts[obs.obsnum] = {
+                roach: 4 * roach_dump_times(obs, _rng(seed, si, obs.obsnum, roach + 1))[0].size
+                for roach in inst.roaches
+                if (obs.obsnum, roach) not in inst.faults.missing_roach
+            }
+    return counts
+
+
+def simulate(
+    config: dict[str, Any],
+    out_dir: str | Path,
+    seed: int = 0,
+    truth_dir: str | Path | None = None,
+    dtype: str | None = None,
+    name: str = "custom",
+) -> SimulationResult:
+    """Write the raw data set described by ``config`` under ``out_dir`` and its truth beside it.
+
+    ``dtype`` overrides every session's roach Data dtype (``float32``/``float64``).
+    """
+    t_wall = time.perf_counter()
+    bad = set(config) - CONFIG_KEYS
+    if bad:
+        raise ConfigError(f"simulator config: unknown key(s) {sorted(bad)}; valid: {CONFIG_KEYS}")
+    out = Path(out_dir).resolve()
+    tdir = Path(truth_dir).resolve() if truth_dir else default_truth_dir(out)
+    if tdir == out or out in tdir.parents:
+        raise ConfigError(f"truth directory {tdir} must not be inside the raw tree {out}")
+    files: list[Path] = []
+    sessions_truth, observations = [], {}
+    obsnums: dict[str, list[int]] = {"Cal": [], "Map": [], "Ps": [], "Bs": []}
+    plan, labels = plan_observations(config, seed, dtype)  # a config error writes nothing
     (out / "ifproc").mkdir(parents=True, exist_ok=True)
     for si, sname, sky, inst, planned in plan:
         for roach in inst.roaches:

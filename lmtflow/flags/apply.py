@@ -1,0 +1,128 @@
+"""What the reduction steps call to apply flags: masks of a step, FLAGS columns, keywords.
+
+A step's rules come from its parameter file (``flags`` key, lmtflow.flags.steps) plus the
+automatic flags of the detectors its policy applies; a step without rules resolves nothing
+and writes the same file as before (no FLAGS column, no keywords). Flags already in the input
+(its ``FLAGS`` column) are carried and ORed with the step's own, so every later product
+knows every earlier flag. Data are never changed: flagged channels are left out of fits and
+sums, and marked in ``FLAGS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..io.sdfits_columns import FLAGS_COLUMN
+from .resolve import FlagMask, RowMeta, flags_sha256, resolve, step_rules
+
+STEP_TAGS = {"calibrate": "CAL", "baseline": "BAS", "grid": "SEL", "spectrum": "SEL"}
+"""Keyword suffix of each step's flag provenance (FLGS<tag> sha256, FLGF<tag> fraction,
+FLGR<tag> counts per reason as JSON)."""
+
+
+def step_mask(
+    params: Mapping[str, Any], reader: Any, t0: float | None = None,
+    extra: Sequence[Mapping[str, Any]] = (),
+) -> FlagMask | None:  # fmt: skip
+    """The resolved flags of a step over an open SDFITSReader's data (None: no rules)."""
+    rules = [*extra, *step_rules(params, int(reader.header["OBSNUM"]))]
+    if not rules:
+        return None
+    return resolve(rules, RowMeta.from_sdfits(reader, t0))
+
+
+def input_flags(reader: Any, start: int, stop: int, chans: slice | None = None
+                ) -> NDArray[np.uint8] | None:  # fmt: skip
+    """The ``FLAGS`` of rows ``start:stop`` of an input file (None: it has no FLAGS)."""
+    if FLAGS_COLUMN not in reader.column_names:
+        return None
+    flags = reader.columns([FLAGS_COLUMN], start, stop)[FLAGS_COLUMN].reshape(stop - start, -1)
+    return flags if chans is None else flags[:, chans]
+
+
+def has_flags(reader: Any) -> bool:
+    return FLAGS_COLUMN in reader.column_names
+
+
+def flag_keywords(header: Any, mask: FlagMask | None, step: str) -> dict[str, Any]:
+    """Provenance keywords: the input's ``FLG*`` keywords and this step's (sha256 of the
+    resolved rules, fraction flagged, counts per reason)."""
+    out = {k: (header[k], header.comments[k]) for k in header if str(k).startswith("FLG")}
+    if mask is None:
+        return out
+    tag = STEP_TAGS[step]
+    counts = mask.counts()
+    rules = [t.rule for t in mask.terms]
+    out[f"FLGS{tag}"] = flags_sha256(rules)  # 64 characters: no room for a comment
+    out[f"FLGF{tag}"] = (round(counts["fraction"], 8), f"fraction of data the {step} flags mask")
+    out[f"FLGR{tag}"] = json.dumps(counts["by_reason"], sort_keys=True, separators=(",", ":"))
+    return out
+
+
+def flag_summary(header: Any) -> dict[str, Any]:
+    """The flag provenance of a product header: per step, sha256, fraction, counts."""
+    out: dict[str, Any] = {}
+    for step, tag in STEP_TAGS.items():
+        if f"FLGS{tag}" in header and step not in out.values():
+            out[step if tag != "SEL" else "select"] = {
+                "sha256": str(header[f"FLGS{tag}"]), "fraction": float(header[f"FLGF{tag}"]),
+                "by_reason": json.loads(str(header.get(f"FLGR{tag}", "{}")))}  # fmt: skip
+    return out
+
+
+def select_flags(
+    reader: Any, params: Mapping[str, Any], auto_file: str | Path | None = None
+) -> tuple[NDArray | None, FlagMask | None]:
+    """Spectra a map or spectrum must leave out (beam, pol, where rules of the ``select``
+    class, automatic flags of policy apply from ``auto_file``, and spectra whose every channel
+    an earlier step flagged): a per-row boolean, or None when nothing is flagged; and the
+    step's resolved mask (None: no rules)."""
+    mask = step_mask(params, reader, extra=applied_auto_rules(auto_file))
+    out = None
+    if mask is not None:
+        out = mask.spectra_flagged().reshape(-1)
+    if has_flags(reader):
+        whole = np.zeros(reader.nrows, dtype=bool)
+        step = 4096
+        for s in range(0, reader.nrows, step):
+            e = min(s + step, reader.nrows)
+            whole[s:e] = (input_flags(reader, s, e) != 0).all(axis=1)
+        out = whole if out is None else out | whole
+    return out, mask
+
+
+def blank_flagged(data: NDArray, flags: NDArray | None) -> NDArray:
+    """``data`` (rows, nchan) with flagged channels NaN (a copy only if needed): the gridder
+    and the averages leave NaN channels out, per channel."""
+    if flags is None or not flags.any():
+        return data
+    return np.where(flags != 0, np.float32(np.nan), data)
+
+
+def product_flag_keywords(header: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Keywords of a cube: its first input's flag provenance and the sha256 of the rules its
+    own step applied (every member's, for a combination)."""
+    out = flag_keywords(header, None, "grid")
+    flags = params.get("flags")
+    if flags:
+        text = json.dumps(flags, sort_keys=True, separators=(",", ":"))
+        out["FLGSSEL"] = hashlib.sha256(text.encode()).hexdigest()
+    return out
+
+
+def applied_auto_rules(path: str | Path | None) -> list[dict[str, Any]]:
+    """The rules of a generated auto-flag file (lmtflow.flags.auto) whose policy is apply
+    (canonical; ``policy`` and ``metric`` kept for the QA)."""
+    if not path:
+        return []
+    import yaml
+
+    doc = yaml.safe_load(Path(path).read_text()) or {}
+    return [r for r in doc.get("rules", []) if r.get("policy") == "apply"]

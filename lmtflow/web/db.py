@@ -1,0 +1,103 @@
+"""The service's SQLite database: connection settings and schema migrations.
+
+The database holds what the work tree cannot: users, projects (``public_after``),
+memberships, login failures, an audit trail and an index of the QA numbers (a cache: the
+qa.json files stay the truth, lmtflow.web.catalog refreshes rows whose file changed).
+
+Migrations are an append-only list; ``PRAGMA user_version`` counts those applied, so a new
+table (the job queue of the browser re-reductions) is one more entry at the end. Never edit
+an entry that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+MIGRATIONS: list[str] = [
+    # 1: accounts, projects, login throttling, audit, QA index
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        staff INTEGER NOT NULL DEFAULT 0,
+        session_epoch INTEGER NOT NULL DEFAULT 0,  -- bumped on a password change: old logins end
+        created_utc TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE TABLE projects (
+        pid TEXT PRIMARY KEY,
+        public_after TEXT  -- ISO date; NULL: never public
+    );
+    CREATE TABLE memberships (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        pid TEXT NOT NULL REFERENCES projects(pid) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'runner', 'owner')),
+        PRIMARY KEY (user_id, pid)
+    );
+    CREATE TABLE login_failures (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL COLLATE NOCASE,
+        ip TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX login_failures_key ON login_failures (name, ip, at);
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        user TEXT,
+        ip TEXT,
+        action TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE TABLE qa_index (
+        pid TEXT NOT NULL,
+        label TEXT NOT NULL,       -- ObsNum or combination name
+        attempt TEXT NOT NULL,     -- 'base' or the attempt name
+        bank INTEGER NOT NULL,
+        qa_path TEXT NOT NULL,     -- relative to the project directory
+        qa_mtime_ns INTEGER NOT NULL,
+        qa_size INTEGER NOT NULL,
+        row_json TEXT NOT NULL,    -- the project page's row (lmtflow.web.catalog.IndexRow)
+        PRIMARY KEY (pid, label, attempt, bank)
+    );
+    """,
+]
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """A connection in WAL mode with a busy timeout, foreign keys on and rows by name."""
+    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 10000")
+    return conn
+
+
+def migrate(path: str | Path) -> int:
+    """Create the database if needed and apply the migrations it lacks; return its version."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("BEGIN IMMEDIATE")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            conn.execute("ROLLBACK")
+            raise RuntimeError(f"database {path} is version {version}, newer than this lmtflow")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+        path.chmod(0o600)
+        return len(MIGRATIONS)
+    finally:
+        conn.close()
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a migration (executescript would commit the open transaction)."""
+    lines = [ln.split("--", 1)[0] for ln in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
