@@ -29,62 +29,20 @@ their ``params``). :data:`EXAMPLE_YAML` is a complete, commented example.
 from __future__ import annotations
 
 import copy
-import math
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lmtflow.errors import ConfigError
 
+from .constants_lines import CO10, CO13_10, CO13_21, CO21
+from .example import EXAMPLE_YAML, example_config
 from .mosaic import mosaic_config, simulate_mosaic
 from .preset_bench2 import bench2
+from .preset_demo import demo
 from .rsr import rsr_preset, simulate_rsr
 from .simulate import SimulationResult, simulate
 
-CO10 = 115.271204
-CO13_10 = 110.201354
-CO21 = 230.538000
-CO13_21 = 220.398684
-
-EXAMPLE_YAML = """\
-# lmtflow simulator config: one Sequoia session with a Cal and an OTF map.
-start_utc: "2018-11-16T09:30:00"        # UT of the first ObsNum
-sessions:
-  - name: seq
-    project_id: 2018-S1-MU-8
-    instrument:
-      receiver: Sequoia                 # or Msip1mm (roach0 only, banks = inputs 0,2 / 1,3)
-      nchan: 2048                       # 2048 / 4096 / 8192 -> 800 / 400 / 200 MHz
-      line_freq_ghz: [115.271204]       # one per bank; two values -> roach0..7
-      dump_time_s: 0.1
-      tsys_k: [150, 250]                # distinct per-beam Tsys spread over this range
-      gain_counts_per_k: [2000, 8000]
-      ripple_amplitude: 0.05
-      dtype: float32
-    faults:                             # all optional
-      noisy_beams: {5: 2.0}
-      birdies: [{channels: [1500], amplitude_k: 1.0, pixels: all}]
-    sky:
-      source_name: IRC+10216
-      ra_deg: 146.989193
-      dec_deg: 13.278767
-      velocity_kms: -20.0
-      ref_offset_arcsec: [600.0, 0.0]   # Az/El offset of the REF position
-      sources:
-        - {name: core, dx_arcsec: 0, dy_arcsec: 0, fwhm_arcsec: 20, peak_k: 3.0,
-           vlsr_kms: -20, fwhm_kms: 28, rest_freq_ghz: 115.271204}
-        - {name: knot, dx_arcsec: 25, dy_arcsec: -15, fwhm_arcsec: 0, peak_k: 1.5,
-           vlsr_kms: -5, fwhm_kms: 8, rest_freq_ghz: 115.271204}
-    observations:
-      - {kind: Cal, obsnum: 79447}
-      - kind: Map
-        obsnum: 79448                   # CalObsNum defaults to the last Cal (79447)
-        params: {coord: Ra, xlength_arcsec: 90, ylength_arcsec: 90, hpbw_arcsec: 14,
-                 xstep: 1.0, ystep: 0.8, xramp_arcsec: 10, yramp_arcsec: 10,
-                 scan_rate_arcsec_s: 60, rows_per_scan: 5, turnaround_s: 0.7,
-                 ref_s: 2.0, slew_s: 1.5}
-"""
+__all__ = ["EXAMPLE_YAML", "PRESETS", "example_config", "preset_config", "simulate_preset"]
 
 _IRC = {"source_name": "IRC+10216", "ra_deg": 146.989193, "dec_deg": 13.278767}
 
@@ -203,92 +161,6 @@ def _small() -> dict[str, Any]:
     return {"sessions": [_seq_small_session(), _onemm_session()]}
 
 
-def _ring_sources(n: int = 12) -> list[dict[str, Any]]:
-    vsys, vrot, incl, radius = 460.0, 180.0, math.radians(40.0), 60.0
-    out = [
-        {
-            "name": "nucleus",
-            "dx_arcsec": 0.0,
-            "dy_arcsec": 0.0,
-            "fwhm_arcsec": 10.0,
-            "peak_k": 5.0,
-            "vlsr_kms": vsys,
-            "fwhm_kms": 120.0,
-            "rest_freq_ghz": CO10,
-        },
-        {
-            "name": "disk",
-            "dx_arcsec": 0.0,
-            "dy_arcsec": 0.0,
-            "fwhm_arcsec": 150.0,
-            "peak_k": 0.4,
-            "vlsr_kms": vsys,
-            "fwhm_kms": 200.0,
-            "rest_freq_ghz": CO10,
-        },
-    ]
-    for k in range(n):
-        th = 2 * math.pi * k / n
-        out.append(
-            {
-                "name": f"clump{k:02d}",
-                "dx_arcsec": radius * math.cos(th),
-                "dy_arcsec": radius * math.sin(th) * math.cos(incl),
-                "fwhm_arcsec": 14.0,
-                "peak_k": 3.0 + 1.5 * math.cos(3 * th) ** 2,
-                "vlsr_kms": vsys + vrot * math.cos(th) * math.sin(incl),
-                "fwhm_kms": 25.0,
-                "rest_freq_ghz": CO10,
-            }
-        )
-    return out
-
-
-def _demo() -> dict[str, Any]:
-    return {
-        "sessions": [
-            {
-                "name": "seq",
-                "start_utc": "2020-02-20T07:30:00",
-                "project_id": "2020-S1-DEMO-1",
-                "instrument": {"receiver": "Sequoia", "nchan": 2048, "line_freq_ghz": [CO10]},
-                "sky": {
-                    "source_name": "SimGalaxy",
-                    "ra_deg": 202.469575,
-                    "dec_deg": 47.195258,
-                    "velocity_kms": 460.0,
-                    "ref_offset_arcsec": [720.0, 0.0],
-                    "sources": _ring_sources(),
-                },
-                "observations": [
-                    {"kind": "Cal", "obsnum": 91111, "label": "cal"},
-                    {
-                        "kind": "Map",
-                        "obsnum": 91112,
-                        "label": "map",
-                        "gap_before_s": 20.0,
-                        "params": {
-                            "coord": "Ra",
-                            "xlength_arcsec": 240,
-                            "ylength_arcsec": 240,
-                            "hpbw_arcsec": 14,
-                            "xstep": 1.0,
-                            "ystep": 0.7,
-                            "xramp_arcsec": 15,
-                            "yramp_arcsec": 15,
-                            "scan_rate_arcsec_s": 60,
-                            "rows_per_scan": 7,
-                            "turnaround_s": 1.0,
-                            "ref_s": 4.0,
-                            "slew_s": 3.0,
-                        },
-                    },
-                ],
-            }
-        ]
-    }
-
-
 def _bench(scale: float = 1.0) -> dict[str, Any]:
     """The bench map; ``scale`` multiplies its ON dumps (slower scan, same map and cube)."""
     return {
@@ -405,7 +277,7 @@ def _dualbank() -> dict[str, Any]:
 
 PRESETS = {
     "small": _small,
-    "demo": _demo,
+    "demo": demo,
     "bench": _bench,
     "faults": _faults,
     "dualbank": _dualbank,
@@ -424,11 +296,6 @@ def preset_config(name: str, scale: float = 1.0) -> dict[str, Any]:
             raise ConfigError(f"preset {name!r} has no scale option (only 'bench')")
         return _bench(scale)
     return copy.deepcopy(PRESETS[name]())
-
-
-def example_config() -> dict[str, Any]:
-    """:data:`EXAMPLE_YAML` parsed."""
-    return yaml.safe_load(EXAMPLE_YAML)
 
 
 def simulate_preset(
