@@ -72,3 +72,15 @@ def test_cycle_finder_finds_a_cycle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
     assert find_cycle(graph) == ["a", "b", "c", "a"]
     assert find_cycle({"p": {"p.x"}, "p.x": set()}) is None
+
+
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_is_longer_than_one_reads_whole():
+    long = {
+        str(p.relative_to(PACKAGE.parent)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}, f"split these along their jobs: {long}"
