@@ -57,8 +57,8 @@ from .grid_geometry import GriddedCube, GridGeometry, default_cell, default_reso
 from .grid_selection import for_obsnum, grid_selection, rms_threshold
 from .kernels import Kernel, KernelEvaluator
 
-# Re-exported: the grid and the selection were part of this module (lmtflow.grid_geometry,
-# lmtflow.grid_selection now hold them).
+# The gridding API for users: the engine, with the grid (lmtflow.grid_geometry) and the
+# spectrum selection (lmtflow.grid_selection) it works with.
 __all__ = [
     "DEFAULT_CHUNK", "DEFAULT_TILE", "GridGeometry", "GriddedCube", "default_cell",
     "default_resolution", "expected_noise_map", "for_obsnum", "grid_selection", "grid_spectra",

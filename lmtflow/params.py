@@ -14,7 +14,7 @@ from typing import Any
 from .combination import combination_values, joint_field
 from .errors import ConfigError
 from .flags.steps import step_flags
-from .gridding import default_cell, default_resolution
+from .grid_geometry import default_cell, default_resolution
 from .io.ifproc import IfProcHeader
 
 RSR_STEPS: dict[str, tuple[str, ...]] = {

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from .. import __version__
 from ..constants import C_KMS
-from ..gridding import GridGeometry
+from ..grid_geometry import GridGeometry
 from ..kernels import effective_beam_fwhm, lmt_beam_fwhm
 from .atomic import atomic_path
 

@@ -22,14 +22,9 @@ from numpy.typing import NDArray
 from .. import __version__
 from ..errors import ProductError
 from ..flags.apply import blank_flagged, product_flag_keywords, select_flags
-from ..gridding import (
-    DEFAULT_TILE,
-    GridGeometry,
-    grid_selection,
-    grid_spectra,
-    keep_scratch,
-    resolve_threads,
-)
+from ..grid_geometry import GridGeometry
+from ..grid_selection import grid_selection
+from ..gridding import DEFAULT_TILE, grid_spectra, keep_scratch, resolve_threads
 from ..io.cube import SpectralWCS, write_cube, write_plane
 from ..io.sdfits_reader import SDFITSReader
 from ..kernels import Kernel, KernelEvaluator, effective_beam_fwhm, lmt_beam_fwhm

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..gridding import grid_selection
+from ..grid_selection import grid_selection
 from ..io.sdfits_reader import SDFITSReader
 from ..pipeline.obsmeta import axis_from_keywords
 from ..pipeline.tsys import read_tsys

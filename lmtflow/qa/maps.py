@@ -19,7 +19,9 @@ from numpy.typing import NDArray
 from scipy.ndimage import uniform_filter1d
 
 from ..baseline import window_mask
-from ..gridding import GridGeometry, expected_noise_map, for_obsnum, grid_selection
+from ..grid_geometry import GridGeometry
+from ..grid_selection import for_obsnum, grid_selection
+from ..gridding import expected_noise_map
 from ..io.cube import write_plane
 from ..io.sdfits_reader import SDFITSReader
 from ..kernels import Kernel

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..baseline import window_mask
-from ..gridding import for_obsnum
+from ..grid_selection import for_obsnum
 from .beams import BeamSummary
 from .maps import INTERIOR_WEIGHT_FRACTION, CubeData, channel_masks, interior_mask, noise_snr
 from .stats import (
