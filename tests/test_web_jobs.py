@@ -1,0 +1,203 @@
+"""Re-reductions launched from the browser, over real HTTP with real Snakemake runners: the
+new-attempt form and its validation, a launch to the new attempts column, the fair queue
+(one runner per project, FIFO), identical launches, cancel, a SIGKILLed runner, a server
+restart during a run, injection through every string field.
+
+The service runs on a copy of the session's web tree (jobs add attempts to it), with a user
+``runa`` (runner of PROJECT) and ``vic`` (viewer). Jobs reduce the Ps ObsNum: its base steps
+are done, so an attempt is a few short Snakemake jobs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from lmtflow.cli import main as lmtflow_main
+from lmtflow.web.jobs import job_dir, snakemake_dir
+
+from .web_helpers import PROJECT, csrf_of, login, start_server, write_web_config
+
+PAYLOAD = "$(touch PWN)'\";"
+FINAL = ("succeeded", "failed", "cancelled")
+
+
+@pytest.fixture(scope="module")
+def jobs_server(web_tree, tmp_path_factory):
+    root = tmp_path_factory.mktemp("web_jobs")
+    shutil.copytree(web_tree["root"], root / "tree", symlinks=True)
+    tree = {**web_tree, "root": root / "tree", "work": root / "tree" / "work"}
+    # the project file (lmtflow.web.overlay.PROJECT_FILE) names the attempt made before
+    (tree["work"] / PROJECT / "project.yaml").write_text(
+        f"obsnums: [{tree['map']}, {tree['ps']}, {tree['bs']}]\n"
+        "attempts: {coarse: {grid: {resolution: 16}}}\n")  # fmt: skip
+    config = write_web_config(root, tree, runner={"cores": 2, "max_runners": 2,
+                                                  "max_queued_per_user": 4})  # fmt: skip
+    pw = root / "pw.txt"
+    pw.write_text("runner password 1\n")
+    for name, role in (("runa", "runner"), ("vic", "viewer")):
+        assert lmtflow_main(["web", "user", "add", name, "--project", PROJECT, "--role", role,
+                             "--password-file", str(pw), "--config", str(config)]) == 0  # fmt: skip
+    server = start_server(config, tree, root / "server.log")
+    server.root = root
+    yield server
+    server.stop()
+
+
+def _client(server, name: str = "runa"):
+    return login(server.url, name, "runner password 1")
+
+
+@pytest.fixture(scope="module")
+def runa(jobs_server):
+    return _client(jobs_server)
+
+
+def _db(server) -> sqlite3.Connection:
+    conn = sqlite3.connect(server.root / "web.sqlite", timeout=10)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _job(server, job_id: int) -> sqlite3.Row:
+    with _db(server) as conn:
+        return conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+
+
+def launch(client, server, name: str, yaml_text: str = "", scope: str | None = None,
+           fields: dict | None = None):  # fmt: skip
+    ps = str(server.tree["ps"]) if scope is None else scope
+    token = csrf_of(client, f"/p/{PROJECT}/attempts/new?obs={ps}")
+    data = {"csrf_token": token, "name": name, "scope": ps, "yaml": yaml_text, **(fields or {})}
+    return client.post(f"/p/{PROJECT}/attempts", data=data, headers={"Origin": server.url})
+
+
+def job_id_of(response) -> int:
+    assert response.status_code == 303, (response.status_code, response.text[:2000])
+    return int(response.headers["location"].rsplit("/", 1)[1])
+
+
+def wait_final(server, job_id: int, timeout: float = 240) -> sqlite3.Row:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = _job(server, job_id)
+        if job["state"] in FINAL:
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} still {_job(server, job_id)['state']}")
+
+
+def runners() -> list[psutil.Process]:
+    out = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = p.info["cmdline"] or []
+        if "lmtflow.web.runner" in cmd:
+            out.append(p)
+    return out
+
+
+def test_form_is_generated_from_the_attempt_schema(jobs_server, runa):
+    page = runa.get(f"/p/{PROJECT}/attempts/new", params={"obs": jobs_server.tree["ps"]})
+    assert page.status_code == 200
+    for name in ("grid.resolution", "baseline.b_order", "calibrate.stype", "rsr.blo"):
+        assert f'name="{name}"' in page.text
+    assert "arcsec; null = ceil(lambda / 50 m)" in page.text  # the schema's help text
+    assert 'name="yaml"' in page.text
+    vic = _client(jobs_server, "vic")
+    assert vic.get(f"/p/{PROJECT}/attempts/new").status_code == 403
+    r = launch(vic, jobs_server, "x", "grid: {resolution: 16}")
+    assert r.status_code == 403 and not _all_jobs(jobs_server)
+
+
+def _all_jobs(server) -> list[sqlite3.Row]:
+    with _db(server) as conn:
+        return conn.execute("SELECT * FROM jobs ORDER BY id").fetchall()
+
+
+@pytest.mark.parametrize(("name", "yaml_text", "words"), [
+    ("coarse2", "grid: {resoluton: 16}", ["resoluton", "resolution"]),
+    ("../x", "grid: {resolution: 16}", ["attempt name", "../x"]),
+    ("base", "grid: {resolution: 16}", ["attempt name", "base"]),
+    ("a" * 41, "grid: {resolution: 16}", ["attempt name"]),
+    ("deep", "data_lmt: /etc", ["data_lmt"]),
+    ("deep", "obsnums: [1]", ["obsnums"]),
+    ("deep", "sources: {x: {obsnums: [1]}}", ["sources"]),
+    ("deep", "flags: /etc/passwd", ["flags"]),
+    ("deep", "grid: [", ["not valid YAML"]),
+    ("same", "", ["changes nothing"]),
+])  # fmt: skip
+def test_bad_overlays_are_refused_inline(jobs_server, runa, name, yaml_text, words):
+    before = len(_all_jobs(jobs_server))
+    r = launch(runa, jobs_server, name, yaml_text)
+    assert r.status_code == 422, r.text[:500]
+    errors = r.text.split('id="errors"', 1)[1].split("</ul>", 1)[0]
+    for word in words:
+        assert word.replace("'", "&#39;") in errors or word in errors, errors
+    assert len(_all_jobs(jobs_server)) == before
+
+
+def test_a_form_field_with_a_typo_value_and_a_big_body(jobs_server, runa):
+    r = launch(runa, jobs_server, "typo", fields={"grid.resolution": "sixteen"})
+    assert r.status_code == 422 and "grid.resolution" in r.text and "sixteen" in r.text
+    r = launch(runa, jobs_server, "big", "# " + "x" * 70_000)
+    assert r.status_code == 413
+    assert not [j for j in _all_jobs(jobs_server) if j["attempt"] in ("typo", "big")]
+
+
+def test_injection_in_every_string_field_is_refused_or_harmless(jobs_server, runa):
+    from lmtflow.web.overlay import form_fields
+
+    work = jobs_server.tree["work"]
+    for f in form_fields({}):
+        r = launch(runa, jobs_server, "inj", fields={f.name: PAYLOAD})
+        assert r.status_code == 422, (f.name, r.status_code)
+    r = launch(runa, jobs_server, PAYLOAD, "grid: {resolution: 16}")
+    assert r.status_code == 422
+    r = launch(runa, jobs_server, "inj", "grid: {resolution: 16}", scope=PAYLOAD)
+    assert r.status_code == 404
+    for place in (Path.cwd(), work, work.parent, jobs_server.root):
+        assert not (place / "PWN").exists()
+    assert not list(work.rglob("PWN"))
+
+
+def test_launch_runs_the_attempt_to_the_attempts_column(jobs_server, runa):
+    ps = jobs_server.tree["ps"]
+    r = launch(runa, jobs_server, "order2", "baseline: {b_order: 2}")
+    job_id = job_id_of(r)
+    again = launch(runa, jobs_server, "order2", "baseline: {b_order: 2}")
+    assert job_id_of(again) == job_id  # identical launch: the same job
+    other = launch(runa, jobs_server, "order2", "baseline: {b_order: 3}")
+    assert other.status_code == 409  # same name, other values, while it is active
+    job = wait_final(jobs_server, job_id)
+    assert job["state"] == "succeeded", job["error"]
+    assert job["total"] and job["done"] == job["total"]
+    page = runa.get(f"/p/{PROJECT}/jobs/{job_id}").text
+    assert "succeeded" in page and "lmtflow run" in page
+    status = runa.get(f"/p/{PROJECT}/jobs/{job_id}/status.json").json()
+    assert status["state"] == "succeeded" and status["percent"] == 100
+    assert f"{job['total']} of {job['total']} steps" in status["log"]
+    log = runa.get(f"/p/{PROJECT}/jobs/{job_id}/log")
+    assert log.status_code == 200 and "Finished jobid" in log.text
+    events = runa.get(f"/p/{PROJECT}/jobs/{job_id}/events")
+    assert "event: status" in events.text and "event: end" in events.text
+    # the new column: the attempts page of the ObsNum and the project page list it
+    product = runa.get(f"/p/{PROJECT}/o/{ps}/", params={"attempt": "order2"})
+    assert product.status_code == 200
+    zip_url = f"/p/{PROJECT}/files/{ps}/attempts/order2/{ps}_SRDP.zip"
+    assert runa.get(zip_url, params={"download": 1}).status_code == 200
+    compare = runa.get(f"/p/{PROJECT}/files/{ps}/attempts.html").text
+    assert "order2" in compare and "coarse" in compare  # the new column beside the old one
+    params = (jobs_server.tree["work"] / PROJECT / str(ps) / "attempts" / "order2" / "params"
+              / "baseline__0.json").read_text()  # fmt: skip
+    assert '"b_order": 2' in params
+    history = runa.get(f"/p/{PROJECT}/jobs/").text
+    assert "order2" in history and "runa" in history and "b_order" in history
+    relaunch = runa.get(f"/p/{PROJECT}/attempts/new", params={"job": job_id}).text
+    assert 'name="baseline.b_order" value="2"' in relaunch and 'value="order2"' in relaunch
