@@ -21,7 +21,7 @@ import psutil
 import pytest
 
 from lmtflow.cli import main as lmtflow_main
-from lmtflow.web.jobs import job_dir, snakemake_dir
+from lmtflow.web.jobs import job_dir
 
 from .web_helpers import PROJECT, csrf_of, login, start_server, write_web_config
 
@@ -94,12 +94,13 @@ def wait_final(server, job_id: int, timeout: float = 240) -> sqlite3.Row:
     raise AssertionError(f"job {job_id} still {_job(server, job_id)['state']}")
 
 
-def runners() -> list[psutil.Process]:
+def runners() -> list[int]:
+    """Live runner processes (the process table, not the database)."""
     out = []
-    for p in psutil.process_iter(["cmdline"]):
+    for p in psutil.process_iter(["cmdline", "status"]):
         cmd = p.info["cmdline"] or []
-        if "lmtflow.web.runner" in cmd:
-            out.append(p)
+        if "lmtflow.web.runner" in cmd and p.info["status"] != psutil.STATUS_ZOMBIE:
+            out.append(p.pid)
     return out
 
 
@@ -201,3 +202,121 @@ def test_launch_runs_the_attempt_to_the_attempts_column(jobs_server, runa):
     assert "order2" in history and "runa" in history and "b_order" in history
     relaunch = runa.get(f"/p/{PROJECT}/attempts/new", params={"job": job_id}).text
     assert 'name="baseline.b_order" value="2"' in relaunch and 'value="order2"' in relaunch
+
+
+def _wait_state(server, job_id: int, state: str, timeout: float = 60) -> sqlite3.Row:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = _job(server, job_id)
+        if job["state"] == state:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} is {_job(server, job_id)['state']}, not {state}")
+
+
+def _wait_log(server, job_id: int, text: str, timeout: float = 120) -> None:
+    log = job_dir(server.tree["work"], job_id) / "log.txt"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.is_file() and text in log.read_text():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id}: no {text!r} in its log")
+
+
+def _group_alive(pgid: int) -> list[psutil.Process]:
+    out = []
+    for p in psutil.process_iter():
+        try:
+            if os.getpgid(p.pid) == pgid and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            pass
+    return out
+
+
+def test_two_launches_queue_fifo_with_one_runner_per_project(jobs_server, runa):
+    first = job_id_of(launch(runa, jobs_server, "dv80", "baseline: {dv: 80}"))
+    time.sleep(0.1)
+    second = job_id_of(launch(runa, jobs_server, "dv120", "baseline: {dv: 120}"))
+    page = runa.get(f"/p/{PROJECT}/jobs/{second}").text
+    assert "position 2 in the project" in page or _job(jobs_server, first)["state"] != "running"
+    seen = set()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        states = (_job(jobs_server, first)["state"], _job(jobs_server, second)["state"])
+        seen.add(states)
+        assert states.count("running") <= 1, states
+        assert len(runners()) <= 1
+        if all(s in FINAL for s in states):
+            break
+        time.sleep(0.05)
+    assert ("running", "queued") in seen  # FIFO: the first ran while the second waited
+    assert states == ("succeeded", "succeeded"), [_job(jobs_server, j)["error"]
+                                                  for j in (first, second)]  # fmt: skip
+    a, b = _job(jobs_server, first), _job(jobs_server, second)
+    assert a["ended_utc"] <= b["started_utc"]
+
+
+def test_cancel_stops_the_group_and_a_relaunch_works(jobs_server, runa):
+    job_id = job_id_of(launch(runa, jobs_server, "cancelme", "baseline: {dv: 90}"))
+    job = _wait_state(jobs_server, job_id, "running")
+    _wait_log(jobs_server, job_id, "rule ")  # Snakemake has started a job
+    token = csrf_of(runa, f"/p/{PROJECT}/jobs/{job_id}")
+    t0 = time.monotonic()
+    r = runa.post(f"/p/{PROJECT}/jobs/{job_id}/cancel", data={"csrf_token": token},
+                  headers={"Origin": jobs_server.url})  # fmt: skip
+    assert r.status_code == 303
+    wait_final(jobs_server, job_id, timeout=30)
+    assert _job(jobs_server, job_id)["state"] == "cancelled"
+    assert time.monotonic() - t0 < 30
+    deadline = time.monotonic() + 10
+    while _group_alive(job["pid_os"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _group_alive(job["pid_os"])
+    again = job_id_of(launch(runa, jobs_server, "cancelme", "baseline: {dv: 90}"))
+    assert again != job_id
+    done = wait_final(jobs_server, again)
+    assert done["state"] == "succeeded", done["error"]
+    log = (job_dir(jobs_server.tree["work"], again) / "log.txt").read_text()
+    assert "cannot be locked" not in log
+
+
+def test_a_sigkilled_runner_fails_with_the_reason(jobs_server, runa):
+    job_id = job_id_of(launch(runa, jobs_server, "killed", "baseline: {dv: 70}"))
+    job = _wait_state(jobs_server, job_id, "running")
+    _wait_log(jobs_server, job_id, "rule ")
+    os.kill(job["pid_os"], signal.SIGKILL)
+    done = wait_final(jobs_server, job_id, timeout=30)
+    assert done["state"] == "failed" and "SIGKILL" in done["error"]
+    deadline = time.monotonic() + 10
+    while _group_alive(job["pid_os"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _group_alive(job["pid_os"])  # Snakemake and its jobs did not live on
+    page = runa.get(f"/p/{PROJECT}/jobs/{job_id}").text
+    assert "SIGKILL" in page
+    again = wait_final(jobs_server, job_id_of(launch(runa, jobs_server, "killed",
+                                                     "baseline: {dv: 70}")))  # fmt: skip
+    assert again["state"] == "succeeded", again["error"]
+
+
+def test_server_restart_keeps_live_runners_and_fails_dead_ones(jobs_server, runa):
+    live = job_id_of(launch(runa, jobs_server, "survivor", "baseline: {dv: 60}"))
+    job = _wait_state(jobs_server, live, "running")
+    jobs_server.stop()  # the runner leads its own session: it goes on
+    assert psutil.pid_exists(job["pid_os"])
+    restarted = start_server(jobs_server.config, jobs_server.tree, jobs_server.root / "s2.log")
+    jobs_server.url, jobs_server.proc = restarted.url, restarted.proc
+    assert _job(jobs_server, live)["state"] in ("running", "succeeded")
+    done = wait_final(jobs_server, live)
+    assert done["state"] == "succeeded", done["error"]
+    # a runner that died while no server watched: failed "server restarted" at the next start
+    client = _client(jobs_server)
+    dead = job_id_of(launch(client, jobs_server, "orphan", "baseline: {dv: 50}"))
+    job = _wait_state(jobs_server, dead, "running")
+    jobs_server.stop()
+    os.killpg(job["pid_os"], signal.SIGKILL)
+    restarted = start_server(jobs_server.config, jobs_server.tree, jobs_server.root / "s3.log")
+    jobs_server.url, jobs_server.proc = restarted.url, restarted.proc
+    after = _job(jobs_server, dead)
+    assert after["state"] == "failed" and "server restarted" in after["error"]

@@ -193,6 +193,15 @@ def _signal(pid_os: int | None, job_id: int, sig: int) -> None:
             os.killpg(pid_os, sig)  # the runner leads its own session: the whole group
 
 
+def _kill_leftovers(pgid: int | None) -> None:
+    """Kill what is left of a dead runner's process group (Snakemake and its jobs go on
+    after a SIGKILLed runner, with nobody to report to and without the project's lock).
+    Products are written atomically and ``--rerun-incomplete`` redoes a killed job's outputs."""
+    if pgid:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
 def _exit_reason(rc: int) -> str:
     if rc < 0:
         name = signal.Signals(-rc).name
@@ -255,6 +264,7 @@ class Dispatcher:
                 rc, alive = None, runner_alive(job["pid_os"], jid)
             if not alive:
                 self.children.pop(jid, None)
+                _kill_leftovers(job["pid_os"])
                 if get_job(conn, jid)["state"] != "running":
                     continue  # the runner recorded its result
                 if job["cancel_requested"]:

@@ -102,8 +102,12 @@ def _wildcards_after(lines: list[str], rule: str) -> str:
 def run_job(job_id: int) -> int:
     conn = connect(os.environ[ENV_DB])
     runner = json.loads(os.environ.get(ENV_RUNNER, "{}"))
+    # A write transaction waits for the dispatcher's, which spawned us before its commit.
+    conn.execute("BEGIN IMMEDIATE")
     job = get_job(conn, job_id)
+    conn.execute("COMMIT")
     if job is None or job["state"] != "running":
+        print(f"lmtflow web runner: job {job_id} is not running", file=sys.stderr)
         return 0
     stopping: list[int] = []
 
