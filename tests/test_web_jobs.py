@@ -17,13 +17,14 @@ import sqlite3
 import time
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
 from lmtflow.cli import main as lmtflow_main
 from lmtflow.web.jobs import job_dir
 
-from .web_helpers import PROJECT, csrf_of, login, start_server, write_web_config
+from .web_helpers import OTHER, PROJECT, csrf_of, login, start_server, write_web_config
 
 PAYLOAD = "$(touch PWN)'\";"
 FINAL = ("succeeded", "failed", "cancelled")
@@ -42,8 +43,9 @@ def jobs_server(web_tree, tmp_path_factory):
                                                   "max_queued_per_user": 4})  # fmt: skip
     pw = root / "pw.txt"
     pw.write_text("runner password 1\n")
-    for name, role in (("runa", "runner"), ("vic", "viewer")):
-        assert lmtflow_main(["web", "user", "add", name, "--project", PROJECT, "--role", role,
+    for name, role, pid in (("runa", "runner", PROJECT), ("vic", "viewer", PROJECT),
+                            ("otto", "owner", OTHER)):  # fmt: skip
+        assert lmtflow_main(["web", "user", "add", name, "--project", pid, "--role", role,
                              "--password-file", str(pw), "--config", str(config)]) == 0  # fmt: skip
     server = start_server(config, tree, root / "server.log")
     server.root = root
@@ -320,3 +322,37 @@ def test_server_restart_keeps_live_runners_and_fails_dead_ones(jobs_server, runa
     jobs_server.url, jobs_server.proc = restarted.url, restarted.proc
     after = _job(jobs_server, dead)
     assert after["state"] == "failed" and "server restarted" in after["error"]
+
+
+def test_a_failed_job_names_the_rule_the_obsnum_and_the_error(jobs_server, runa):
+    ps = jobs_server.tree["ps"]
+    job_id = job_id_of(launch(runa, jobs_server, "nowhere",
+                              "baseline: {b_regions: [[90000, 95000]]}"))  # fmt: skip
+    job = wait_final(jobs_server, job_id)
+    assert job["state"] == "failed"
+    assert "rule baseline" in job["error"] and f"obsnum={ps}" in job["error"], job["error"]
+    page = runa.get(f"/p/{PROJECT}/jobs/{job_id}").text
+    assert "rule baseline" in page
+
+
+def test_job_routes_follow_the_project_matrix(jobs_server, runa):
+    """Every job route: a reader of the project 200, a member of another project 404 (also
+    through their own project's URL), anonymous 303 to the login; cancel needs the runner role."""
+    job_id = next(j["id"] for j in _all_jobs(jobs_server) if j["state"] in FINAL)  # (earlier)
+    vic, otto = _client(jobs_server, "vic"), _client(jobs_server, "otto")
+    anonymous = httpx.Client(base_url=jobs_server.url)
+    for tail in ("", "/status.json", "/events", "/log"):
+        path = f"/p/{PROJECT}/jobs/{job_id}{tail}"
+        assert vic.get(path).status_code == 200, path
+        assert otto.get(path).status_code == 404, path
+        assert otto.get(path.replace(PROJECT, OTHER)).status_code == 404, path
+        r = anonymous.get(path)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login"), path
+    assert otto.get(f"/p/{PROJECT}/jobs/").status_code == 404
+    token = csrf_of(vic, f"/p/{PROJECT}/jobs/{job_id}")
+    r = vic.post(f"/p/{PROJECT}/jobs/{job_id}/cancel", data={"csrf_token": token},
+                 headers={"Origin": jobs_server.url})  # fmt: skip
+    assert r.status_code == 403
+    r = runa.post(f"/p/{PROJECT}/jobs/{job_id}/cancel", data={"csrf_token": "forged"},
+                  headers={"Origin": jobs_server.url})  # fmt: skip
+    assert r.status_code == 403

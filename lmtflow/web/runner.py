@@ -88,14 +88,24 @@ def describe_failure(log: RunLog, lines: list[str]) -> str:
 
 
 def _wildcards_after(lines: list[str], rule: str) -> str:
-    """``obsnum=79448, bank=0`` from the error record of ``rule``."""
-    inside = False
-    for line in lines:
+    """``obsnum=79448, bank=0`` of the failed job of ``rule``: its jobid from the error
+    record, its wildcards from the record of its start (the error record has none)."""
+    jobid = None
+    for i, line in enumerate(lines):
         if line.strip() == f"Error in rule {rule}:":
-            inside = True
-        elif inside and (m := _WILDCARDS.match(line)):
-            pairs = [p.strip() for p in m.group(1).split(",")]
-            return ", ".join(p for p in pairs if p.split("=")[0] in ("obsnum", "combo", "bank"))
+            record = [ln.strip() for ln in lines[i + 1:i + 6]]
+            jobid = next((ln for ln in record if ln.startswith("jobid:")), None)
+    if jobid is None:
+        return ""
+    for i, line in enumerate(lines):
+        if line.strip() == jobid:  # the job's start record: its fields follow, indented
+            for field_line in lines[i + 1:i + 8]:
+                if not field_line.startswith(" "):
+                    break
+                if m := _WILDCARDS.match(field_line):
+                    pairs = [p.strip() for p in m.group(1).split(",")]
+                    keep = ("obsnum", "combo", "bank")
+                    return ", ".join(p for p in pairs if p.split("=")[0] in keep)
     return ""
 
 
