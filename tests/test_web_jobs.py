@@ -11,6 +11,7 @@ are done, so an attempt is a few short Snakemake jobs.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -356,3 +357,46 @@ def test_job_routes_follow_the_project_matrix(jobs_server, runa):
     r = runa.post(f"/p/{PROJECT}/jobs/{job_id}/cancel", data={"csrf_token": "forged"},
                   headers={"Origin": jobs_server.url})  # fmt: skip
     assert r.status_code == 403
+
+
+def test_browser_launch_streams_progress_to_success(jobs_server):
+    """Playwright with Debian's chromium: ObsNum page -> form -> launch -> the job page's
+    progress bar (server-sent events) reaches 100 % and the state 'succeeded'."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from .test_web_browser import ARGS, CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    ps, url = jobs_server.tree["ps"], jobs_server.url
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{url}/login")
+        page.fill("input[name=username]", "runa")
+        page.fill("input[name=password]", "runner password 1")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{url}/p/")
+        page.goto(f"{url}/p/{PROJECT}/o/{ps}/")
+        page.click(f"text=new attempt of {ps}")
+        page.fill("input[name=name]", "browser")
+        page.fill("input[name='baseline.dw']", "200")
+        page.click("#launch")
+        page.wait_for_url(re.compile(rf".*/p/{PROJECT}/(jobs/\d+|attempts)$"), wait_until="commit")
+        page.wait_for_selector("#state, #errors")
+        assert "/jobs/" in page.url, page.text_content("main")
+        page.wait_for_function("() => document.getElementById('state').textContent === 'succeeded'",
+                               timeout=240_000)  # fmt: skip
+        assert page.eval_on_selector("#bar", "b => b.value") == 100
+        page.wait_for_function("() => document.getElementById('log').textContent.includes("
+                               "'steps (100%) done')")  # fmt: skip
+        steps = page.text_content("#steps")
+        done, total = re.match(r"(\d+) of (\d+) steps", steps).groups()
+        assert done == total and int(total) > 0
+        assert page.is_visible("#results")
+        assert not errors
+        browser.close()
+    params = (jobs_server.tree["work"] / PROJECT / str(ps) / "attempts" / "browser" / "params"
+              / "baseline__0.json").read_text()  # fmt: skip
+    assert '"dw": 200' in params
