@@ -10,8 +10,10 @@ are done, so an attempt is a few short Snakemake jobs.
 
 from __future__ import annotations
 
+import html
 import os
 import re
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -171,7 +173,7 @@ def test_injection_in_every_string_field_is_refused_or_harmless(jobs_server, run
     assert not list(work.rglob("PWN"))
 
 
-def test_launch_runs_the_attempt_to_the_attempts_column(jobs_server, runa):
+def test_launch_runs_the_attempt_to_the_attempts_column(jobs_server, runa, capsys):
     ps = jobs_server.tree["ps"]
     r = launch(runa, jobs_server, "order2", "baseline: {b_order: 2}")
     job_id = job_id_of(r)
@@ -203,6 +205,12 @@ def test_launch_runs_the_attempt_to_the_attempts_column(jobs_server, runa):
     assert '"b_order": 2' in params
     history = runa.get(f"/p/{PROJECT}/jobs/").text
     assert "order2" in history and "runa" in history and "b_order" in history
+    # the job page's command, run by hand (dry run): the same products, nothing to redo
+    command = html.unescape(page.split('<code id="command">', 1)[1].split("</code>", 1)[0])
+    argv = shlex.split(command)
+    assert argv[:2] == ["lmtflow", "run"] and Path(argv[2]).is_file()
+    assert lmtflow_main([*argv[1:], "--dry-run"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
     relaunch = runa.get(f"/p/{PROJECT}/attempts/new", params={"job": job_id}).text
     assert 'name="baseline.b_order" value="2"' in relaunch and 'value="order2"' in relaunch
 
