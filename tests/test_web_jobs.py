@@ -311,28 +311,6 @@ def test_a_sigkilled_runner_fails_with_the_reason(jobs_server, runa):
     assert again["state"] == "succeeded", again["error"]
 
 
-def test_server_restart_keeps_live_runners_and_fails_dead_ones(jobs_server, runa):
-    live = job_id_of(launch(runa, jobs_server, "survivor", "baseline: {dv: 60}"))
-    job = _wait_state(jobs_server, live, "running")
-    jobs_server.stop()  # the runner leads its own session: it goes on
-    assert psutil.pid_exists(job["pid_os"])
-    restarted = start_server(jobs_server.config, jobs_server.tree, jobs_server.root / "s2.log")
-    jobs_server.url, jobs_server.proc = restarted.url, restarted.proc
-    assert _job(jobs_server, live)["state"] in ("running", "succeeded")
-    done = wait_final(jobs_server, live)
-    assert done["state"] == "succeeded", done["error"]
-    # a runner that died while no server watched: failed "server restarted" at the next start
-    client = _client(jobs_server)
-    dead = job_id_of(launch(client, jobs_server, "orphan", "baseline: {dv: 50}"))
-    job = _wait_state(jobs_server, dead, "running")
-    jobs_server.stop()
-    os.killpg(job["pid_os"], signal.SIGKILL)
-    restarted = start_server(jobs_server.config, jobs_server.tree, jobs_server.root / "s3.log")
-    jobs_server.url, jobs_server.proc = restarted.url, restarted.proc
-    after = _job(jobs_server, dead)
-    assert after["state"] == "failed" and "server restarted" in after["error"]
-
-
 def test_a_failed_job_names_the_rule_the_obsnum_and_the_error(jobs_server, runa):
     ps = jobs_server.tree["ps"]
     job_id = job_id_of(launch(runa, jobs_server, "nowhere",
@@ -408,3 +386,26 @@ def test_browser_launch_streams_progress_to_success(jobs_server):
     params = (jobs_server.tree["work"] / PROJECT / str(ps) / "attempts" / "browser" / "params"
               / "baseline__0.json").read_text()  # fmt: skip
     assert '"dw": 200' in params
+
+
+def test_server_restart_keeps_live_runners_and_fails_dead_ones(jobs_server, runa):
+    # last in the module: the server moves to a new port (the module's clients go stale)
+    live = job_id_of(launch(runa, jobs_server, "survivor", "baseline: {dv: 60}"))
+    job = _wait_state(jobs_server, live, "running")
+    jobs_server.stop()  # the runner leads its own session: it goes on
+    assert psutil.pid_exists(job["pid_os"])
+    restarted = start_server(jobs_server.config, jobs_server.tree, jobs_server.root / "s2.log")
+    jobs_server.url, jobs_server.proc = restarted.url, restarted.proc
+    assert _job(jobs_server, live)["state"] in ("running", "succeeded")
+    done = wait_final(jobs_server, live)
+    assert done["state"] == "succeeded", done["error"]
+    # a runner that died while no server watched: failed "server restarted" at the next start
+    client = _client(jobs_server)
+    dead = job_id_of(launch(client, jobs_server, "orphan", "baseline: {dv: 50}"))
+    job = _wait_state(jobs_server, dead, "running")
+    jobs_server.stop()
+    os.killpg(job["pid_os"], signal.SIGKILL)
+    restarted = start_server(jobs_server.config, jobs_server.tree, jobs_server.root / "s3.log")
+    jobs_server.url, jobs_server.proc = restarted.url, restarted.proc
+    after = _job(jobs_server, dead)
+    assert after["state"] == "failed" and "server restarted" in after["error"]
