@@ -194,15 +194,27 @@ def run_attempt(
     """
     import yaml
 
-    from .attempts import BASE, AttemptPlan
-    from .config import validate_config
-    from .targets import WorkTree, scan_config
-
     if isinstance(config, (str, Path)):
         config = yaml.safe_load(Path(config).read_text()) or {}
     raw = dict(config)
     if overrides is not None:
         raw["attempts"] = {**raw.get("attempts", {}), name: overrides}
+    cfg, infos, products, targets = plan_attempt(raw, name)
+    configfile = attempt_config_path(cfg["work_lmt"], name, raw)
+    configfile.parent.mkdir(parents=True, exist_ok=True)
+    configfile.write_text(yaml.safe_dump(raw, sort_keys=False))
+    ran = run_in_process(cfg["data_lmt"], cfg["work_lmt"], sorted(infos), cores=cores,
+                         configfile=configfile, targets=targets)  # fmt: skip
+    return AttemptResult(name, products, ran)
+
+
+def plan_attempt(raw: dict[str, Any], name: str) -> tuple[dict, dict, list[Product], list[str]]:
+    """Check a config holding attempt ``name`` and plan it: the validated config, the ObsNum
+    infos (raw headers), the attempt's products and the Snakemake targets (pages, zips)."""
+    from .attempts import BASE, AttemptPlan
+    from .config import validate_config
+    from .targets import WorkTree, scan_config
+
     cfg = validate_config(raw)
     if name != BASE and name not in cfg["attempts"]:
         raise ValueError(f"no attempt named {name!r}: give its overrides or name one of "
@@ -210,10 +222,17 @@ def run_attempt(
     infos, combos = scan_config(cfg)
     tree = WorkTree(cfg["work_lmt"], infos, combos, AttemptPlan(cfg, infos))
     products = tree.products("" if name == BASE else name)
-    configfile = Path(cfg["work_lmt"]) / ".lmtflow" / f"attempt_{name}.yaml"
-    configfile.parent.mkdir(parents=True, exist_ok=True)
-    configfile.write_text(yaml.safe_dump(raw, sort_keys=False))
     targets = sorted({str(p) for prod in products for p in (prod.page, prod.archive)})
-    ran = run_in_process(cfg["data_lmt"], cfg["work_lmt"], sorted(infos), cores=cores,
-                         configfile=configfile, targets=targets)  # fmt: skip
-    return AttemptResult(name, products, ran)
+    return cfg, infos, products, targets
+
+
+def attempt_config_path(work_lmt: str | Path, name: str, raw: dict[str, Any]) -> Path:
+    """Where :func:`run_attempt` saves the config of attempt ``name``.
+
+    The file is named after a hash of the whole config, so two projects (or two configs)
+    launching an attempt of the same name in one work tree never overwrite each other's
+    file; the same config run twice reuses its file."""
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
+    return Path(work_lmt) / ".lmtflow" / "attempts" / f"{name}-{digest[:12]}.yaml"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -10,9 +12,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from . import routes_auth, routes_data, routes_pages
+from . import routes_auth, routes_data, routes_jobs, routes_pages
 from .access import LoginRequired
 from .db import migrate
+from .jobs import Dispatcher
 from .security import SecurityHeaders
 from .settings import Settings
 from .templating import HERE, render
@@ -21,8 +24,18 @@ from .templating import HERE, render
 def create_app(settings: Settings) -> FastAPI:
     """The service over ``settings.work_lmt``; the database is created/migrated here."""
     migrate(settings.database)
-    app = FastAPI(title="lmtflow web", docs_url=None, redoc_url=None, openapi_url=None)
+    dispatcher = Dispatcher(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        dispatcher.start()  # reconciles jobs left 'running' by a previous server first
+        yield
+        dispatcher.stop()  # running jobs go on; the next start tracks them again
+
+    app = FastAPI(title="lmtflow web", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)  # fmt: skip
     app.state.settings = settings
+    app.state.dispatcher = dispatcher
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret,
@@ -36,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_auth.router)
     app.include_router(routes_pages.router)
     app.include_router(routes_data.router)
+    app.include_router(routes_jobs.router)
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired) -> Response:

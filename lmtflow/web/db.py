@@ -62,6 +62,32 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (pid, label, attempt, bank)
     );
     """,
+    # 2: the job queue of re-reductions launched from the browser (lmtflow.web.jobs)
+    """
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        pid TEXT NOT NULL,
+        attempt TEXT NOT NULL,
+        scope TEXT NOT NULL,           -- '' (whole project) or the ObsNum/combination launched from
+        overlay_json TEXT NOT NULL,    -- canonical JSON (sorted keys) of the attempt overlay
+        config_json TEXT NOT NULL,     -- the whole config the runner writes to its config file
+        user TEXT NOT NULL,
+        ip TEXT,
+        state TEXT NOT NULL CHECK (state IN
+            ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+        created_utc TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        started_utc TEXT,
+        ended_utc TEXT,
+        pid_os INTEGER,                -- the runner's process id (its process group too)
+        cancel_requested REAL,         -- time.time() of the user's cancel
+        done INTEGER NOT NULL DEFAULT 0,
+        total INTEGER,
+        error TEXT,                    -- why it failed (rule, ObsNum, lmtflow's error text)
+        config_sha TEXT,
+        version TEXT
+    );
+    CREATE INDEX jobs_queue ON jobs (state, pid, id);
+    """,
 ]
 
 

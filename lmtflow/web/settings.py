@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import stat
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ class Settings:
     login_failures: int = 5
     login_window_s: float = 900.0
     dev: bool = False
+    runner: dict = field(default_factory=dict)
+    """The ``runner`` section of web.yaml (cores, profile, caps, free disk, wall time)."""
 
     def with_bind(self, host: str | None, port: int | None) -> Settings:
         return replace(self, host=host or self.host, port=port or self.port)
@@ -132,4 +134,5 @@ def load_settings(config: str | Path, dev: bool = False, need_secret: bool = Tru
         login_failures=cfg["login_limit"]["failures"],
         login_window_s=60.0 * cfg["login_limit"]["window_minutes"],
         dev=dev,
+        runner=dict(cfg["runner"]),
     )

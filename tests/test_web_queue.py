@@ -1,0 +1,109 @@
+"""The job queue without Snakemake: identical launches, caps, the disk check, FIFO dispatch
+with one runner per project (runners replaced by a harmless child), and the per-config file
+of run_attempt."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lmtflow.web import jobs
+from lmtflow.web.db import connect, migrate
+from lmtflow.web.settings import Settings, check_web_config
+from lmtflow.workflow import attempt_config_path
+
+
+def _settings(tmp_path, **runner) -> Settings:
+    defaults = check_web_config({"work_lmt": str(tmp_path)})["runner"]
+    return Settings(work_lmt=tmp_path, data_lmt=None, database=tmp_path / "db.sqlite",
+                    secret="s" * 40, runner={**defaults, **runner})  # fmt: skip
+
+
+@pytest.fixture
+def db(tmp_path):
+    migrate(tmp_path / "db.sqlite")
+    conn = connect(tmp_path / "db.sqlite")
+    yield conn
+    conn.close()
+
+
+def _launch(db, settings, pid="P1", attempt="a", overlay='{"grid":{"resolution":16}}',
+            user="u"):  # fmt: skip
+    return jobs.launch(db, settings, pid, "", attempt, overlay, {"obsnums": [1]}, user, "ip")
+
+
+def test_identical_launch_returns_the_active_job_and_caps_hold(tmp_path, db):
+    s = _settings(tmp_path, max_queued_per_user=2)
+    first, reused = _launch(db, s)
+    assert not reused
+    assert _launch(db, s) == (first, True)
+    with pytest.raises(jobs.LaunchRefused) as exc:
+        _launch(db, s, overlay='{"grid":{"resolution":12}}')
+    assert exc.value.status == 409 and "already queued" in str(exc.value)
+    _launch(db, s, attempt="b")
+    with pytest.raises(jobs.LaunchRefused) as exc:
+        _launch(db, s, attempt="c")
+    assert exc.value.status == 429
+    _launch(db, s, attempt="c", user="other")  # the cap is per user
+    jobs.request_cancel(db, first)
+    assert jobs.get_job(db, first)["state"] == "cancelled"
+    again, reused = _launch(db, s)  # a finished job is not reused: a new one
+    assert again != first and not reused
+
+
+def test_too_little_disk_refuses_the_launch(tmp_path, db):
+    with pytest.raises(jobs.LaunchRefused) as exc:
+        _launch(db, _settings(tmp_path, min_free_gb=1e9))
+    assert exc.value.status == 507 and "GB free" in str(exc.value)
+    assert db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 0
+
+
+class _Sleeper(jobs.Dispatcher):
+    """A dispatcher whose runners are ``sleep`` children (the queue logic is under test)."""
+
+    def _spawn(self, job_id):
+        return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"],
+                                start_new_session=True)  # fmt: skip
+
+
+def test_dispatch_is_fifo_per_project_within_the_global_cap(tmp_path, db):
+    s = _settings(tmp_path, max_runners=2, max_queued_per_user=10)
+    ids = {}
+    for pid, attempt in (("P1", "a"), ("P1", "b"), ("P2", "a"), ("P3", "a")):
+        ids[pid, attempt] = _launch(db, s, pid=pid, attempt=attempt)[0]
+    d = _Sleeper(s)
+    try:
+        assert d.dispatch(db) == [ids["P1", "a"], ids["P2", "a"]]  # oldest first, one per project
+        assert d.dispatch(db) == []  # the cap
+        assert jobs.queue_position(db, jobs.get_job(db, ids["P1", "b"])) == 1
+        d.children[ids["P1", "a"]].kill()
+        d.children[ids["P1", "a"]].wait()
+        d.reconcile(db)
+        dead = jobs.get_job(db, ids["P1", "a"])
+        assert dead["state"] == "failed" and "SIGKILL" in dead["error"]
+        assert d.dispatch(db) == [ids["P1", "b"]]  # P1's next, before P3 (FIFO by project head)
+    finally:
+        for child in d.children.values():
+            child.kill()
+            child.wait()
+
+
+def test_run_attempt_config_file_is_per_config():
+    one = {"work_lmt": "/w", "obsnums": [1], "attempts": {"smooth": {"grid": {"nppb": 3}}}}
+    two = {**one, "obsnums": [2]}
+    a, b = attempt_config_path("/w", "smooth", one), attempt_config_path("/w", "smooth", two)
+    assert a != b and a.parent == b.parent and a.name.startswith("smooth-")
+    assert attempt_config_path("/w", "smooth", json.loads(json.dumps(one))) == a
+
+
+def test_no_shell_in_the_web_package():
+    from pathlib import Path
+
+    import lmtflow.web
+
+    for path in Path(lmtflow.web.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        assert "shell=True" not in text and "os.system" not in text, path
