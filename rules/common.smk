@@ -645,7 +645,7 @@ def qa_flag_inputs(wildcards):
     steps = layout.STEP_CHAINS[kind_of(info)]
     if not any("flags" in PLAN.params(wildcards.attempt, wildcards.obsnum, wildcards.bank, s)
                for s in steps):  # fmt: skip
-        return []  # no rule touches this ObsNum: its QA stays as it was
+        return []  # nothing touches this ObsNum, so its QA stays as it was
     base = at_step(layout.BASE_SDFITS, "baseline")(wildcards)
     autos = [auto_raw_input(wildcards)] if auto_raw_policies(wildcards) else []
     return [base, *autos, *([auto_flag_input(wildcards)] if auto_policies(wildcards) else [])]
