@@ -54,7 +54,8 @@ def demo_tree(arg: str | None, tmp: Path) -> Path:
 
 def make_big_project(work: Path, n: int) -> tuple[str, int]:
     """BIG with ``n`` ObsNums cloned from the demo map (qa.json, mom0 thumbnail, README)."""
-    pid = next(p.name for p in work.iterdir() if p.is_dir() and p.name != BIG)
+    pid = next(p.name for p in work.iterdir()
+               if p.is_dir() and p.name != BIG and not p.name.startswith("."))  # fmt: skip
     src = next(d for d in (work / pid).iterdir() if (d / "qa").is_dir())
     num = int(src.name)
     qa = json.loads(layout.path(work, layout.QA_NUMBERS, pid=pid, obsnum=num, bank=0).read_text())
