@@ -58,6 +58,7 @@ COMBO_PLANE = COMBO_QA_DIR + "/{combo}__{bank}.{plane}.fits"  # mom0, mom1, peak
 
 # RSR ObsNums (rules/rsr.smk): one pseudo-bank 0 holds every chassis (FDNUM) and board (IFNUM).
 RSR_BADLAGS = OBSDIR + "/{obsnum}.badlags"  # written once, then the user's to edit
+RSR_AUTO_FLAGS = OBSDIR + "/flags/rsr_auto.yaml"  # RSR automatic flags (lmtflow.flags.rsr)
 RSR_BLANKING = OBSDIR + "/{obsnum}.blanking"  # a commented template, the user's to edit
 RSR_CAL_SDFITS = OBSDIR + "/{obsnum}__{bank}.rsr.cal.sdfits"
 RSR_BASE_SDFITS = OBSDIR + "/{obsnum}__{bank}.rsr.base.sdfits"

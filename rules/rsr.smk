@@ -11,6 +11,7 @@ rule rsr_badlags:
         params=work(layout.PARAMS, step="rsr_badlags", bank=0),
     output:
         work(layout.RSR_BADLAGS),
+        auto=work(layout.RSR_AUTO_FLAGS),  # every found bad lag/board, id and policy
     params:
         data_lmt=DATA,
     log:
@@ -118,6 +119,7 @@ rule rsr_qa:
     input:
         base=at_step(layout.RSR_BASE_SDFITS, "rsr_baseline"),
         badlags=at_step(layout.RSR_BADLAGS, "rsr_badlags"),
+        auto=at_step(layout.RSR_AUTO_FLAGS, "rsr_badlags"),
         blanking=at_base(layout.RSR_BLANKING),
         member_params=at_step(layout.PARAMS, "rsr_baseline", step="rsr_baseline"),
         spectrum=rsr_spectrum_file,

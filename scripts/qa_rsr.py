@@ -15,5 +15,5 @@ rsr_stage(
     members(sm.input.base), members(sm.input.badlags), members(sm.input.blanking),
     members(sm.input.member_params), sm.input.spectrum, members(sm.input.params),
     {k: v for k, v in sm.output.items() if k != "numbers"}, sm.output.numbers,
-    kind=sm.params.kind, data_lmt=sm.params.get("data_lmt"),
+    kind=sm.params.kind, data_lmt=sm.params.get("data_lmt"), auto_flags=sm.input.get("auto"),
 )  # fmt: skip

@@ -7,6 +7,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from astropy.io import fits
@@ -14,7 +15,7 @@ from astropy.io import fits
 from lmtflow.workflow import run_attempt
 
 from .test_pages import check_resolves, load_in_chromium
-from .workflow_helpers import run, write_config
+from .workflow_helpers import dry_jobs, run, write_config
 
 ATTEMPTS = {"coarse": {"grid": {"resolution": 16}}, "order1": {"baseline": {"b_order": 1}}}
 CHAIN = ("ingest", "tsys", "calibrate", "baseline", "grid")
@@ -134,3 +135,56 @@ def test_run_attempt_from_python(attempts_run):
         "combo_archive",
     }, result.ran
     assert result.ran["grid"] == 2 and result.ran["grid_combination"] == 1, result.ran  # fmt: skip
+
+
+def _dry_jobs(attempts_run, tmp_path, name: str, flags_yaml: str) -> tuple[list, str]:
+    """Jobs a run of the base project with this flag file would execute (dry run)."""
+    flags = tmp_path / f"{name}.flags.yaml"
+    flags.write_text(flags_yaml)
+    base = yaml.safe_load((attempts_run["root"] / "base.yaml").read_text())
+    cfg = write_config(tmp_path / f"{name}.yaml", **base, flags=str(flags))
+    nums = [attempts_run["obsnum"], int(attempts_run["combo"].name.split("_")[1])]
+    return dry_jobs(attempts_run["data"], attempts_run["root"], nums, cfg)
+
+
+def test_member_flags_rerun_that_member_and_the_combination_only(attempts_run, tmp_path):
+    """Editing one member's flags re-runs that member's grid and the combination, nothing of
+    the other member; with detectors on, the joint grid reads every member's auto-flag file."""
+    a, combo = attempts_run["obsnum"], attempts_run["combo"].name
+    b = int(combo.split("_")[1])
+    jobs, _ = _dry_jobs(attempts_run, tmp_path, "beam",
+                        f"rules:\n  - {{reason: dead, obsnum: {a}, beam: 3}}\n")
+    assert ("grid", str(a)) in jobs and ("grid_combination", combo) in jobs, jobs
+    assert not [j for j in jobs if j[1] == str(b)], jobs  # the other member: nothing
+    assert not {"ingest", "calibrate", "baseline"} & {r for r, _ in jobs}, jobs
+    jobs, out = _dry_jobs(attempts_run, tmp_path, "auto", "auto: {bad_beams: apply}\n")
+    assert {("autoflag", str(a)), ("autoflag", str(b)), ("grid_combination", combo)} <= set(jobs)
+    block = out[out.index("rule grid_combination:"):].split("\n\n")[0]
+    assert block.count("flags/auto__0.yaml") == 2, block
+
+
+def test_joint_grid_applies_each_members_auto_flags(attempts_run, tmp_path):
+    """An auto flag of beam 2 found in member A (its auto-flag file) leaves beam 2 of A out of
+    the joint cube and keeps beam 2 of B: the same cube as pix_list without beam 2 for A."""
+    from lmtflow.pipeline.grid import grid_products
+
+    a, combo = attempts_run["obsnum"], attempts_run["combo"]
+    b = int(combo.name.split("_")[1])
+    bases = [next(attempts_run["root"].glob(f"work/*/{n}/{n}__0.base.sdfits")) for n in (a, b)]
+    params = json.loads((combo / "params" / "grid__0.json").read_text())
+    auto = tmp_path / "auto__0.yaml"
+    rule = {"action": "flag", "origin": "auto", "reason": "noisy_beam", "policy": "apply",
+            "beam": [[2, 2]], "pol": [[0, 0]]}  # fmt: skip
+    auto.write_text(yaml.safe_dump({"rules": [
+        {**rule, "id": f"auto/{a}/0/bad_beams/b2p0"},
+        {**rule, "id": f"auto/{a}/1/bad_beams/b2p0"},  # another bank: not this cube's
+        {**rule, "id": f"auto/{b}/0/bad_beams/b2p0", "policy": "suggest"}]}))  # fmt: skip
+    flagged = grid_products(bases, tmp_path / "f.fits", tmp_path / "f.wt.fits", params,
+                            auto_flags=[auto])  # fmt: skip
+    cut = {**params, "pix_list": {**params["pix_list"],
+                                  str(a): [p for p in params["pix_list"][str(a)] if p != 2]}}
+    expect = grid_products(bases, tmp_path / "p.fits", tmp_path / "p.wt.fits", cut)
+    plain = fits.getdata(combo.glob("*__0.wt.fits").__next__())
+    for got, want in zip(flagged, expect, strict=True):
+        assert np.array_equal(fits.getdata(got), fits.getdata(want), equal_nan=True)
+    assert fits.getdata(flagged[1]).sum() < plain.sum()  # beam 2 of A left out

@@ -39,3 +39,18 @@ def rsr_config(path: Path, lines: list[dict], combo: list[int], source: str = "I
         defaults={"rsr": {"xlines": ",".join(f"{v:g}" for v in xlines)}},
         sources={source: {"obsnums": [33551, 33553], "combinations": [{"obsnums": combo}]}},
     )
+
+
+DRY_JOB = re.compile(r"^rule (\w+):\n(?:    .*\n)*?    wildcards: (.*)$", re.M)
+
+
+def dry_jobs(data_lmt, run_dir: Path, obsnums, configfile: Path) -> tuple[list, str]:
+    """(rule, ObsNum or combination) of every job a run would execute (a real ``snakemake
+    -n`` in ``run_dir``, nothing is run), sorted, and Snakemake's output."""
+    proc = run_snakemake(data_lmt, run_dir / "work", obsnums, directory=run_dir,
+                         configfile=configfile, extra_args=["-n"])  # fmt: skip
+    jobs = []
+    for rule, wild in DRY_JOB.findall(proc.stdout):
+        w = dict(kv.split("=", 1) for kv in wild.split(", ") if "=" in kv)
+        jobs.append((rule, w.get("combo") or w.get("obsnum")))
+    return sorted(jobs), proc.stdout

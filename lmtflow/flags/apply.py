@@ -78,13 +78,17 @@ def flag_summary(header: Any) -> dict[str, Any]:
 
 
 def select_flags(
-    reader: Any, params: Mapping[str, Any], auto_file: str | Path | None = None
-) -> tuple[NDArray | None, FlagMask | None]:
+    reader: Any, params: Mapping[str, Any],
+    auto_file: str | Path | Sequence[str | Path] | None = None,
+) -> tuple[NDArray | None, FlagMask | None]:  # fmt: skip
     """Spectra a map or spectrum must leave out (beam, pol, where rules of the ``select``
-    class, automatic flags of policy apply from ``auto_file``, and spectra whose every channel
-    an earlier step flagged): a per-row boolean, or None when nothing is flagged; and the
-    step's resolved mask (None: no rules)."""
-    mask = step_mask(params, reader, extra=applied_auto_rules(auto_file))
+    class, automatic flags of policy apply from ``auto_file`` (one file, or every member's of a
+    combination: the rules found in this ObsNum and bank are taken), and spectra whose every
+    channel an earlier step flagged): a per-row boolean, or None when nothing is flagged; and
+    the step's resolved mask (None: no rules)."""
+    hdr = reader.header
+    auto = applied_auto_rules(auto_file, int(hdr["OBSNUM"]), int(hdr.get("BANK", 0)))
+    mask = step_mask(params, reader, extra=auto)
     out = None
     if mask is not None:
         out = mask.spectra_flagged().reshape(-1)
@@ -117,12 +121,23 @@ def product_flag_keywords(header: Any, params: Mapping[str, Any]) -> dict[str, A
     return out
 
 
-def applied_auto_rules(path: str | Path | None) -> list[dict[str, Any]]:
-    """The rules of a generated auto-flag file (lmtflow.flags.auto) whose policy is apply
-    (canonical; ``policy`` and ``metric`` kept for the QA)."""
-    if not path:
+def applied_auto_rules(paths: str | Path | Sequence[str | Path] | None, obsnum: int | None = None,
+                       bank: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """The rules of generated auto-flag files (lmtflow.flags.auto) whose policy is apply
+    (canonical; ``policy`` and ``metric`` kept for the QA). With ``obsnum`` (and ``bank``)
+    only the rules found in that ObsNum (and bank), by their ids ``auto/<ObsNum>/<bank>/...``:
+    a combination passes every member's file and each member takes its own."""
+    if not paths:
         return []
     import yaml
 
-    doc = yaml.safe_load(Path(path).read_text()) or {}
-    return [r for r in doc.get("rules", []) if r.get("policy") == "apply"]
+    files = [paths] if isinstance(paths, str | Path) else list(paths)
+    prefix = "auto/" if obsnum is None else f"auto/{int(obsnum)}/"
+    if obsnum is not None and bank is not None:
+        prefix += f"{int(bank)}/"
+    out = []
+    for f in files:
+        doc = yaml.safe_load(Path(f).read_text()) or {}
+        out += [r for r in doc.get("rules", [])
+                if r.get("policy") == "apply" and str(r.get("id", "")).startswith(prefix)]
+    return out

@@ -21,16 +21,21 @@ def _entry(step: str, rule: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("id", "metric", "policy"):
         if key in rule:
             out[key] = rule[key]
-    meta = ("action", "origin", "reason", "id", "metric", "policy", "_where")
+    meta = ("action", "origin", "reason", "id", "metric", "policy", "vetoed", "_where")
     out["select"] = {k: v for k, v in rule.items() if k not in meta}
     return out
 
 
 def flag_numbers(steps: Mapping[str, Mapping[str, Any]], auto_file: Any = None,
-                 header: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+                 header: Mapping[str, Any] | None = None,
+                 extra: Sequence[tuple[str, Mapping[str, Any]]] = ()
+                 ) -> dict[str, Any]:  # fmt: skip
     """``steps``: step -> resolved parameters (the product's parameter files); ``auto_file``:
-    the generated auto-flag file(s); ``header``: the baselined SDFITS header (FLG* keywords)."""
-    applied, vetoes, sha = [], [], {}
+    the generated auto-flag file(s); ``header``: the baselined SDFITS header (FLG* keywords);
+    ``extra``: (step, rule) of further applied rules (an RSR blanking file's, origin param)."""
+    from .steps import detector_step
+
+    applied, vetoes, sha = [_entry(step, r) for step, r in extra], [], {}
     for step, p in steps.items():
         rules = step_rules(p)
         if rules:
@@ -48,8 +53,9 @@ def flag_numbers(steps: Mapping[str, Mapping[str, Any]], auto_file: Any = None,
     vetoed_ids = {v["id"] for v in vetoes if "id" in v}
     suggestions = []
     for r in auto.get("rules", []):
-        e = _entry("select", r)
-        if r["id"] in vetoed_ids or any(_glob(r["id"], v) for v in vetoed_ids):
+        e = _entry(detector_step(r["id"]) or "select", r)
+        e.pop("vetoed", None)
+        if r.get("vetoed") or any(_glob(r["id"], v) for v in vetoed_ids):
             e["vetoed"] = True
             vetoes.append(e)
         elif r.get("policy") == "apply":

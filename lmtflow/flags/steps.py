@@ -38,7 +38,8 @@ DETECTOR_STEP = {  # spikes are found in the raw counts (REF dumps too): applied
     "birdies": "select",
     "bad_beams": "select",
     "rsr_badlags": "rsr_badlags",
-    "rsr_badcb": "rsr_baseline",
+    "rsr_badcb": "rsr_badlags",  # found with the bad lags, decided there (lmtflow.flags.rsr);
+    # the boards are blanked at the RSR baseline from the badlags file's #BADCB lines
 }
 """The step whose flags each automatic detector makes."""
 SELECT_STEP = {"map": "grid", "spectrum": "spectrum"}
@@ -54,7 +55,7 @@ def rule_step(rule: Mapping[str, Any], kind: str) -> str | None:
         if "lag" in keys:
             return "rsr_badlags"
         if "id" in keys and rule["action"] == "unflag" and not keys & set(RSR_KEYS):
-            return _detector_step(rule["id"]) or "rsr_baseline"
+            return detector_step(rule["id"]) or "rsr_baseline"
         return "rsr_baseline"
     if keys & set(RSR_KEYS):
         return None
@@ -63,11 +64,11 @@ def rule_step(rule: Mapping[str, Any], kind: str) -> str | None:
     if keys & set(CHANNEL_KEYS):
         return "baseline"
     if "id" in keys and rule["action"] == "unflag" and not keys & {"beam", "pol", "where"}:
-        return _detector_step(rule["id"]) or "select"
+        return detector_step(rule["id"]) or "select"
     return "select"
 
 
-def _detector_step(rule_id: str) -> str | None:
+def detector_step(rule_id: str) -> str | None:
     """Step of an auto flag id ``auto/<obsnum>/<bank>/<detector>/...`` (None: unknown)."""
     parts = rule_id.split("/")
     return DETECTOR_STEP.get(parts[3]) if len(parts) > 3 and parts[0] == "auto" else None
@@ -78,7 +79,16 @@ def _inside(intervals: list[list[int]] | None, value: int) -> bool:
 
 
 def applies_to(rule: Mapping[str, Any], obsnum: int, bank: int) -> bool:
-    """Whether a rule's ``obsnum`` and ``bank`` keys select this ObsNum and bank."""
+    """Whether a rule's ``obsnum`` and ``bank`` keys select this ObsNum and bank; a veto by id
+    (``auto/<ObsNum>/<bank>/...``) selects only the ObsNum and bank its id names (unless
+    they are glob patterns), so vetoing one flag re-runs nothing of the other ObsNums."""
+    if "id" in rule and rule["action"] == "unflag":
+        parts = str(rule["id"]).split("/")
+        if len(parts) > 2 and parts[0] == "auto":
+            if parts[1].isdigit() and int(parts[1]) != obsnum:
+                return False
+            if parts[2].isdigit() and int(parts[2]) != bank:
+                return False
     return _inside(rule.get("obsnum"), obsnum) and _inside(rule.get("bank"), bank)
 
 

@@ -37,7 +37,7 @@ GAP_ROWS = 16  # needed rows at most this far apart are read with one pread (gap
 WINDOW_BYTES = 4 << 20  # largest single pread
 
 
-def _load(path: str | Path, params: dict, auto_flags: str | Path | None = None):
+def _load(path: str | Path, params: dict, auto_flags: Sequence[str | Path] = ()):
     """Header, position/RMS columns, kept rows and the (closed) reader: spectra stay on disk.
     The reader keeps the resolved flags (``flag_mask``) for the channels _DataRows blanks."""
     with SDFITSReader(path) as r:
@@ -293,9 +293,10 @@ def grid_products(
     auto_flags: Sequence[str | Path] = (),
 ) -> tuple[Path, Path]:
     """Grid the baselined spectra of ``base_sdfits`` and write the cube and weight map
-    (``auto_flags``: the generated auto-flag file of each input, lmtflow.flags.auto)."""
-    autos = list(auto_flags) or [None] * len(base_sdfits)
-    parts = [_load(p, params, a) for p, a in zip(base_sdfits, autos, strict=True)]
+    (``auto_flags``: the generated auto-flag files of the inputs, lmtflow.flags.auto; each
+    input takes the rules found in its own ObsNum and bank, so a combination applies every
+    member's automatic flags)."""
+    parts = [_load(p, params, list(auto_flags)) for p in base_sdfits]
     order = np.argsort([int(part[0]["OBSNUM"]) for part in parts], kind="stable")
     parts = [parts[i] for i in order]  # the result must not depend on the order of the inputs
     base_sdfits = [base_sdfits[i] for i in order]

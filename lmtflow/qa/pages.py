@@ -111,8 +111,9 @@ def qa_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
         from ..flags.qa import flag_rows
 
         rows += flag_rows(n)
-    if "chassis_boards" in n:  # RSR (lmtflow.qa.pages_rsr)
-        return rows[:4] + rsr_rows(n)
+    if "chassis_boards" in n:  # RSR (lmtflow.qa.pages_rsr), its flags last
+        flags = [r for r in rows if r[0].startswith(("Flag", "Data flagged"))]
+        return rows[:4] + rsr_rows(n) + flags
     return [r for r in rows if r[0] not in OPTIONAL_ROWS or OPTIONAL_ROWS[r[0]] in n]
 
 

@@ -119,12 +119,14 @@ def rsr_stage(
     numbers_out: str | Path,
     kind: str = "rsr",
     data_lmt: str | Path | None = None,
+    auto_flags: str | Path | None = None,
 ) -> None:
     """Plots and the QA file (numbers and parameters) of an RSR ObsNum or combination
     (``kind`` "rsr_combination"): one baselined SDFITS, badlags, blanking and ``rsr_baseline``
     parameter file per member; ``param_files`` those of the product (``rsr_spectrum``; an
     ObsNum all three steps). ``data_lmt`` (an ObsNum): the Tsys and badlags plots from its raw
-    files. Draws the RSR plots named in ``plot_paths``."""
+    files; ``auto_flags`` its generated auto-flag file, whose flags the QA lists with the
+    parameter rules, lmtflow.flags.qa). Draws the RSR plots named in ``plot_paths``."""
     from ..rsr.badlags import BadlagsParams
     from .rsr import rsr_numbers
     from .rsr_load import load, load_raw
@@ -138,4 +140,12 @@ def rsr_stage(
         m = qa.members[0]
         qa.raw = load_raw(data_lmt, m.obsnum, m.flags, p)
     draw([p for p in plots_for("rsr", "rsr") if p.name in plot_paths], qa, plot_paths)
-    write_json(numbers_out, {"kind": kind, **rsr_numbers(qa), "params": steps})
+    numbers = {"kind": kind, **rsr_numbers(qa), "params": steps}
+    if auto_flags is not None:  # every applied, suggested and vetoed flag (lmtflow.flags.qa)
+        from ..flags.qa import flag_numbers
+        from ..flags.rsr import blanking_file_rules
+
+        obsnum = qa.members[0].obsnum
+        extra = [("rsr_baseline", r) for f in blanking for r in blanking_file_rules(f, obsnum)]
+        numbers["flags"] = flag_numbers(steps, [auto_flags], extra=extra)
+    write_json(numbers_out, numbers)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,53 @@ def write_template(path: str | Path, obsnum: int) -> Path:
     return Path(path)
 
 
+@dataclass(frozen=True)
+class BlankEntry:
+    """One line of a blanking file: ``obsnums`` (None: every ObsNum), ``chassis``, ``board``
+    (None: the whole chassis) and ``ranges`` (GHz; None: the whole board or chassis)."""
+
+    line: int
+    obsnums: frozenset[int] | None
+    chassis: int
+    board: int | None = None
+    ranges: tuple[tuple[float, float], ...] | None = None
+
+    def selects(self, obsnum: int) -> bool:
+        return self.obsnums is None or obsnum in self.obsnums
+
+
+def read_blanking(path: str | Path) -> list[BlankEntry]:
+    """The rules of a blanking file, in file order; errors name the file and line."""
+    out: list[BlankEntry] = []
+    for n, raw in enumerate(Path(path).read_text().splitlines(), 1):
+        line = raw.split("#")[0].strip()
+        if not line:
+            continue
+        try:
+            if "{" not in line and line.count(",") == 2 and " " not in line:
+                o, c, b = (int(v) for v in line.split(","))
+                out.append(BlankEntry(n, None if o == -1 else frozenset([o]), c, b))
+                continue
+            head, _, rest = line.partition("{")
+            parts = head.split()
+            if len(parts) != 2:
+                raise ValueError("expected 'obsnums chassis [{board: [(f1, f2)]}]'")
+            nums = _obsnums(parts[0])
+            nums = None if nums is None else frozenset(nums)
+            c = int(parts[1])
+            if not rest:
+                out.append(BlankEntry(n, nums, c))
+                continue
+            for text in ("{" + rest).replace("}", "}\n").splitlines():
+                if text.strip():
+                    for b, ranges in ast.literal_eval(text.strip()).items():
+                        pairs = tuple((float(f1), float(f2)) for f1, f2 in ranges)
+                        out.append(BlankEntry(n, nums, c, int(b), pairs))
+        except (ValueError, SyntaxError, TypeError, IndexError, AttributeError) as exc:
+            raise RsrFileError(f"{path}:{n}: cannot parse {raw!r} ({exc})") from exc
+    return out
+
+
 def blank_mask(
     obsnum: int,
     freq: NDArray,
@@ -71,32 +119,18 @@ def blank_mask(
         mask[c, b] = True
     if blanking is None:
         return mask
-    for n, raw in enumerate(Path(blanking).read_text().splitlines(), 1):
-        line = raw.split("#")[0].strip()
-        if not line:
+    for e in read_blanking(blanking):
+        if not e.selects(obsnum):
             continue
         try:
-            if "{" not in line and line.count(",") == 2 and " " not in line:
-                o, c, b = (int(v) for v in line.split(","))
-                if o in (obsnum, -1):
-                    mask[c, b] = True
-                continue
-            head, _, rest = line.partition("{")
-            parts = head.split()
-            if len(parts) != 2:
-                raise ValueError("expected 'obsnums chassis [{board: [(f1, f2)]}]'")
-            nums = _obsnums(parts[0])
-            if nums is not None and obsnum not in nums:
-                continue
-            c = int(parts[1])
-            if not rest:
-                mask[c] = True
-                continue
-            for text in ("{" + rest).replace("}", "}\n").splitlines():
-                if text.strip():
-                    for b, ranges in ast.literal_eval(text.strip()).items():
-                        for f1, f2 in ranges:
-                            mask[c, int(b)] |= (freq[int(b)] >= f1) & (freq[int(b)] <= f2)
-        except (ValueError, SyntaxError, TypeError, IndexError) as exc:
-            raise RsrFileError(f"{blanking}:{n}: cannot parse {raw!r} ({exc})") from exc
+            if e.board is None:
+                mask[e.chassis] = True
+            elif e.ranges is None:
+                mask[e.chassis, e.board] = True
+            else:
+                for f1, f2 in e.ranges:
+                    mask[e.chassis, e.board] |= (freq[e.board] >= f1) & (freq[e.board] <= f2)
+        except IndexError as exc:
+            raise RsrFileError(f"{blanking}:{e.line}: chassis {e.chassis} board {e.board} "
+                               f"does not exist ({exc})") from exc  # fmt: skip
     return mask

@@ -32,17 +32,27 @@ def _own(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_badlags(
-    data_lmt: str | Path, obsnum: int, params: dict[str, Any], out: str | Path
-) -> Path:
-    """badlags.py on the raw files of ``obsnum`` -> the editable badlags file."""
+    data_lmt: str | Path, obsnum: int, params: dict[str, Any], out: str | Path,
+    auto_out: str | Path | None = None,
+) -> Path:  # fmt: skip
+    """badlags.py on the raw files of ``obsnum`` -> the badlags file the later steps read: the
+    found bad lags and boards the flag file's policies apply and its vetoes keep (all of them
+    without a flag file, as LMTOY) and its lag rules; ``auto_out``: the generated auto-flag
+    file listing every found item with its id and policy (lmtflow.flags.rsr)."""
+    from ..flags.rsr import applied_badlags, lag_lines, rsr_auto_result
+
     own = _own(params)
     flags = own.pop("flags", None)
     p = BadlagsParams(**own)
     found = badlags_obsnum(data_lmt, obsnum, p)
+    result = rsr_auto_result(found, obsnum, flags)
+    found = applied_badlags(found, result)
     if flags:  # lag flag rules (lmtflow.flags) join the found bad lags
-        from ..flags.rsr import lag_lines
-
         found.lines += lag_lines({"flags": flags}, obsnum)
+    if auto_out is not None:
+        from ..flags.auto import write_auto_file
+
+        write_auto_file(result, auto_out, f"the raw chassis files of ObsNum {obsnum}")
     return write_badlags(out, found, obsnum, p)
 
 
