@@ -120,6 +120,40 @@ def test_channel_flags_leave_the_fit_and_the_cube(steps, tmp_path):
     cube = fits.getdata(cube_path)
     assert np.isnan(cube[5:7]).all() and np.isfinite(cube[7]).mean() > 0.5
     assert fits.getheader(cube_path)["FLGSBAS"] == h["FLGSBAS"]
+    # fill: interpolate (the grid step's): the cube is linear in the spectra, so its flagged
+    # channels lie on the line between channels 4 and 7 of the same pixel
+    filled = tmp_path / "i.fits"
+    grid_products([out], filled, tmp_path / "wi.fits", {**steps["grid"], "flags": {
+        "rules": [], "fill": "interpolate"}})  # fmt: skip
+    cube = fits.getdata(filled).astype(np.float64)
+    ok = np.isfinite(cube[4]) & np.isfinite(cube[7])
+    assert ok.mean() > 0.5 and np.isfinite(cube[5:7][:, ok]).all()
+    for k, c in ((1, 5), (2, 6)):
+        line = cube[4] + (cube[7] - cube[4]) * k / 3
+        assert np.allclose(cube[c][ok], line[ok], rtol=0, atol=1e-5 * np.nanmax(abs(cube[4])))
+
+
+def test_interpolate_flagged_against_a_known_spectrum():
+    """Runs of flagged channels become the straight line between their neighbours; a run at
+    an edge and a spectrum flagged whole become NaN (nothing to interpolate from)."""
+    from lmtflow.flags.apply import blank_flagged, interpolate_flagged
+
+    chan = np.arange(64, dtype=np.float32)
+    line = 0.5 + 0.01 * chan  # a sloped baseline: interpolation is exact on it
+    spectra = np.stack([line, line + 2.0, line]).astype(np.float32)
+    spectra[:, 20:23] += 50.0  # a birdie
+    spectra[:, 40] = -30.0  # a spike
+    flags = np.zeros(spectra.shape, bool)
+    flags[:, 20:23] = flags[:, 40] = True
+    flags[1, :3] = True  # touches the first channel
+    flags[2, :] = True  # the whole spectrum
+    got = interpolate_flagged(spectra, flags)
+    assert np.allclose(got[0], line, atol=1e-6) and np.allclose(got[1, 3:], line[3:] + 2, atol=1e-6)
+    assert np.isnan(got[1, :3]).all() and np.isnan(got[2]).all()
+    assert np.array_equal(got[:2, 23:40], spectra[:2, 23:40])  # unflagged channels untouched
+    assert got.dtype == spectra.dtype and spectra[0, 21] == line[21] + 50  # input unchanged
+    blank = blank_flagged(spectra, flags.astype(np.uint8))
+    assert np.isnan(blank[0, 20:23]).all() and np.isnan(blank[0, 40])
 
 
 def test_beam_rule_grids_what_pix_list_grids(steps, tmp_path):

@@ -207,6 +207,11 @@ def test_step_subsets_only_when_flags_apply(tmp_path):
     assert step_flags({"flags": None}, 79448, 0, "map", "grid") is None
     rsr = step_flags(cfg, 33551, 0, "rsr", "rsr_baseline")
     assert [r["reason"] for r in rsr["rules"]] == ["bad_board", "rfi"]
+    # fill: where the products fill flagged channels (grid/spectrum), even with no rule there
+    f.write_text("fill: interpolate\nrules: [{reason: b, obsnum: 1, chan: 5}]\n")
+    assert step_flags(cfg, 79448, 0, "map", "grid") == {"rules": [], "fill": "interpolate"}
+    assert step_flags(cfg, 79448, 0, "map", "baseline") is None
+    assert step_flags(cfg, 1, 0, "spectrum", "baseline")["rules"][0]["chan"] == [[5, 5]]
 
 
 def test_rsr_lag_and_board_rules():

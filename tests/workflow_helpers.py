@@ -41,16 +41,21 @@ def rsr_config(path: Path, lines: list[dict], combo: list[int], source: str = "I
     )
 
 
-DRY_JOB = re.compile(r"^rule (\w+):\n(?:    .*\n)*?    wildcards: (.*)$", re.M)
+DRY_RULE = re.compile(r"^\s*(?:local)?rule (\w+):$")
+DRY_WILDCARDS = re.compile(r"^\s*wildcards: (.*)$")
 
 
 def dry_jobs(data_lmt, run_dir: Path, obsnums, configfile: Path) -> tuple[list, str]:
     """(rule, ObsNum or combination) of every job a run would execute (a real ``snakemake
-    -n`` in ``run_dir``, nothing is run), sorted, and Snakemake's output."""
+    -n`` in ``run_dir``, nothing is run), sorted, and Snakemake's output. Jobs of a group
+    (one ObsNum's chain) are listed indented: every ``rule`` line starts a job."""
     proc = run_snakemake(data_lmt, run_dir / "work", obsnums, directory=run_dir,
                          configfile=configfile, extra_args=["-n"])  # fmt: skip
-    jobs = []
-    for rule, wild in DRY_JOB.findall(proc.stdout):
-        w = dict(kv.split("=", 1) for kv in wild.split(", ") if "=" in kv)
-        jobs.append((rule, w.get("combo") or w.get("obsnum")))
-    return sorted(jobs), proc.stdout
+    jobs: list[list] = []
+    for line in proc.stdout.splitlines():
+        if m := DRY_RULE.match(line):
+            jobs.append([m[1], None])
+        elif (m := DRY_WILDCARDS.match(line)) and jobs:
+            w = dict(kv.split("=", 1) for kv in m[1].split(", ") if "=" in kv)
+            jobs[-1][1] = w.get("combo") or w.get("obsnum")
+    return sorted((rule, label) for rule, label in jobs), proc.stdout

@@ -102,12 +102,44 @@ def select_flags(
     return out, mask
 
 
-def blank_flagged(data: NDArray, flags: NDArray | None) -> NDArray:
+def blank_flagged(data: NDArray, flags: NDArray | None, fill: str = "blank") -> NDArray:
     """``data`` (rows, nchan) with flagged channels NaN (a copy only if needed): the gridder
-    and the averages leave NaN channels out, per channel."""
+    and the averages leave NaN channels out, per channel. ``fill="interpolate"`` (the flag
+    file's ``fill``) interpolates them instead (:func:`interpolate_flagged`)."""
     if flags is None or not flags.any():
         return data
+    if fill == "interpolate":
+        return interpolate_flagged(data, flags != 0)
     return np.where(flags != 0, np.float32(np.nan), data)
+
+
+def interpolate_flagged(data: NDArray, flagged: NDArray[np.bool_]) -> NDArray:
+    """``data`` (rows, nchan) with each run of flagged channels replaced by the straight line
+    between its unflagged neighbours in the same spectrum (LMTOY's birdie ``eliminate``); a run
+    touching either end of the spectrum has no neighbour there and is NaN, as is every channel
+    of a spectrum flagged whole. Whole arrays: no loop over spectra."""
+    n = data.shape[-1]
+    idx = np.arange(n)
+    left = np.maximum.accumulate(np.where(flagged, -1, idx), axis=-1)
+    right = np.flip(np.minimum.accumulate(np.flip(np.where(flagged, n, idx), -1), axis=-1), -1)
+    inside = flagged & (left >= 0) & (right < n)
+    lo, hi = np.clip(left, 0, n - 1), np.clip(right, 0, n - 1)
+    a = np.take_along_axis(data, lo, axis=-1)
+    b = np.take_along_axis(data, hi, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = (idx - left) / (right - left)
+        line = (a + (b - a) * w).astype(data.dtype, copy=False)
+    out = np.where(inside, line, data)
+    return np.where(flagged & ~inside, np.asarray(np.nan, data.dtype), out)
+
+
+def fill_mode(params: Mapping[str, Any], obsnum: int | None = None) -> str:
+    """The flag file's ``fill`` (blank or interpolate) in a grid or spectrum step's parameters
+    (a combination's keep it per member ObsNum)."""
+    flags = params.get("flags")
+    if isinstance(flags, Mapping) and "rules" not in flags and obsnum is not None:
+        flags = flags.get(str(obsnum))
+    return str((flags or {}).get("fill", "blank"))
 
 
 def product_flag_keywords(header: Any, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -121,13 +121,16 @@ def step_flags(
     rules = [public(r) for r in flags.rules
              if applies_to(r, obsnum, bank) and _in_step(r, kind, cls)]  # fmt: skip
     auto = {k: v for k, v in flags.auto.items() if DETECTOR_STEP[k] == cls}
-    if not rules and not auto:
+    # fill: how the products fill flagged channels (every earlier step's too): at the select
+    # step, which makes them; the baselined SDFITS keep DATA and mark FLAGS either way
+    fill = flags.fill if cls == "select" and flags.fill != "blank" else None
+    if not rules and not auto and fill is None:
         return None
     out: dict[str, Any] = {"rules": rules}
     if auto:
         out["auto"] = auto
-    if cls == "baseline" and flags.fill != "blank":
-        out["fill"] = flags.fill
+    if fill is not None:
+        out["fill"] = fill
     return out
 
 

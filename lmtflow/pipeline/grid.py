@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from .. import __version__
 from ..errors import ProductError
-from ..flags.apply import blank_flagged, product_flag_keywords, select_flags
+from ..flags.apply import blank_flagged, fill_mode, product_flag_keywords, select_flags
 from ..grid_geometry import GridGeometry
 from ..grid_selection import grid_selection
 from ..gridding import DEFAULT_TILE, grid_spectra, keep_scratch, resolve_threads
@@ -44,6 +44,7 @@ def _load(path: str | Path, params: dict, auto_flags: Sequence[str | Path] = ())
         cols = r.columns(["FDNUM", "LMTXOFF", "LMTYOFF", "RMS"])
         keep = grid_selection(cols["RMS"], cols["FDNUM"], params, int(r.header["OBSNUM"]))
         flagged, r.flag_mask = select_flags(r, params, auto_flags)  # lmtflow.flags
+        r.flag_fill = fill_mode(params, int(r.header["OBSNUM"]))
         if flagged is not None:
             keep &= ~flagged
         return r.header, cols, keep, r
@@ -79,6 +80,7 @@ class _DataRows:
         self.flags_at = fields["FLAGS"][1] - offset if "FLAGS" in fields else None
         self.fd = os.open(reader.path, os.O_RDONLY)
         self.mask = getattr(reader, "flag_mask", None)  # channel flags of the grid step
+        self.fill = getattr(reader, "flag_fill", "blank")  # blank (NaN) or interpolate
 
     def close(self) -> None:
         os.close(self.fd)
@@ -103,7 +105,7 @@ class _DataRows:
         if self.mask is not None:
             own = self.mask.rows(a, b)
             flags = own if flags is None else flags | own
-        return blank_flagged(data, flags)
+        return blank_flagged(data, flags, self.fill)
 
 
 def _gather(

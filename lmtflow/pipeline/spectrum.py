@@ -13,7 +13,7 @@ import numpy as np
 
 from ..baseline import window_mask
 from ..errors import ProductError
-from ..flags.apply import blank_flagged, flag_keywords, input_flags, select_flags
+from ..flags.apply import blank_flagged, fill_mode, flag_keywords, input_flags, select_flags
 from ..io.sdfits_reader import SDFITSReader
 from ..io.spectrum_fits import spectrum_header, write_spectrum_ascii, write_spectrum_fits
 from ..spectra import beam_spectra, combine_beams, on_blocks, window_rms
@@ -49,7 +49,7 @@ def make_spectrum(
         if flags is not None:  # channels this step flags (birdies, spikes)
             own = flags.rows(0, r.nrows)
             bits = own if bits is None else bits | own
-        data = blank_flagged(r.data().astype(np.float64), bits)
+        data = blank_flagged(r.data().astype(np.float64), bits, fill_mode(params))
         flag_cards = flag_keywords(hdr, flags, "spectrum")
     if flagged is not None:
         cols["RMS"] = np.where(flagged, np.nan, cols["RMS"])  # no weight
