@@ -192,13 +192,54 @@ def _line_channels(run: dict) -> set[int]:
     return set(line.tolist())
 
 
-def test_flagged_map_noise_even_and_flux_true(runs):
-    """The first seed's map with every applied auto flag (as rules: spikes and bad time at
+def _truth_model(run: dict, data, p: dict) -> np.ndarray:
+    """The simulator's sources as the cube should hold them: each line's observed peak and
+    width, smoothed by the telescope beam and the gridding kernel."""
+    kernel = Kernel.from_otf_select(p["otf_select"], p["otf_a"], p["otf_b"], p["otf_c"])
+    lines = {ln["source"]: ln for ln in run["sim"].obs(MAP)["banks"][0]["lines"]}
+    wcs = WCS(data.header).celestial
+    jj, ii = np.mgrid[0 : data.cube.shape[1], 0 : data.cube.shape[2]]
+    r_table = np.linspace(0, 200, 800)
+    model = np.zeros(data.cube.shape, np.float64)
+    for src in run["sim"].session(MAP)["sky"]["sources"]:
+        ln = lines[src["name"]]
+        resp = smoothed_beam(r_table, ln["observed_fwhm_arcsec"], p["resolution"], kernel,
+                             p["rmax"], p["cell"])  # fmt: skip
+        px, py = wcs.world_to_pixel_values(src["lon_deg"], src["lat_deg"])
+        spatial = np.interp(np.hypot(ii - px, jj - py) * p["cell"], r_table, resp, right=0.0)
+        dv = (data.velocity - ln["vlsr_kms"]) / ln["fwhm_kms"]
+        spectral = np.where(np.abs(dv) < 1.5, np.exp(-4 * np.log(2) * dv**2), 0.0)
+        model += ln["observed_peak_k"] * spectral[:, None, None] * spatial[None]
+    return model
+
+
+def flux_scale(cube: np.ndarray, model: np.ndarray, area: np.ndarray, free: np.ndarray
+               ) -> tuple[float, float]:  # fmt: skip
+    """The source flux in the cube relative to the truth ``model`` (the least-squares scale
+    of the model over ``area``: a matched filter, far less noisy than a box sum) and its
+    noise: the scatter of the same filter shifted to line-free channels (the cube's noise
+    with its real correlations between pixels and channels)."""
+    c = np.where(np.isfinite(cube) & area[None], cube, 0.0)
+    m = np.where(area[None], model, 0.0)
+    k = np.flatnonzero(m.any(axis=(1, 2)))
+    norm = float((m[k] * m[k]).sum())
+    scale = float((c[k] * m[k]).sum()) / norm
+    shifted = [float((c[k + d] * m[k]).sum()) / norm for d in range(-k[0], c.shape[0] - k[-1])
+               if free[k + d].all()]  # fmt: skip
+    return scale, float(np.std(shifted))
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_flagged_map_noise_even_and_flux_true(runs, seed):
+    """Each seed's map with every applied auto flag (as rules: spikes and bad time at
     calibration, birdies at the baseline, the noisy beam at gridding), gridded with equal
     weights (so the x3 beam would dominate the noise where it passed): measured noise over
     the radiometer expectation is the same (10%) where beam 5 contributed most as elsewhere,
-    and the source flux matches the simulator's truth (2%)."""
-    run = runs["faults"][0]
+    and the source flux matches the simulator's truth (2%), measured with a noise (about
+    0.5%) well below the 2%: a box sum over the line (noise 2-3%, one seed 0.966 of truth)
+    could pass or fail by chance. Measured on 5 seeds: 0.994-1.007 flagged, 0.992-1.005 on the
+    same maps without faults (lmtflow flags report, issue 17)."""
+    run = runs["faults"][SEEDS.index(seed)]
     obs = run["obs"]
     for r in run["found"]["rules"]:
         if r["policy"] == "apply":
@@ -211,9 +252,8 @@ def test_flagged_map_noise_even_and_flux_true(runs):
     without5 = radiometer_plane(base.path, {**p, "pix_list": [b for b in beams if b != 5]},
                                 data.geometry)  # fmt: skip
     with5 = radiometer_plane(base.path, {**p, "pix_list": beams}, data.geometry)
-    lines = run["sim"].obs(MAP)["banks"][0]["lines"]
     free = np.ones(data.velocity.size, bool)
-    for ln in lines:
+    for ln in run["sim"].obs(MAP)["banks"][0]["lines"]:
         free &= np.abs(data.velocity - ln["vlsr_kms"]) > 2 * ln["fwhm_kms"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -224,30 +264,9 @@ def test_flagged_map_noise_even_and_flux_true(runs):
     dominated = covered & (gain > np.nanpercentile(gain[covered], 90))
     elsewhere = covered & (gain < np.nanpercentile(gain[covered], 50))
     a, b = np.median(ratio[dominated]), np.median(ratio[elsewhere])
-    print(f"noise/radiometer: {a:.3f} where beam 5 contributed most, {b:.3f} elsewhere")
+    print(f"seed {seed}: noise/radiometer {a:.3f} where beam 5 contributed most, {b:.3f} else")
     assert dominated.sum() > 20 and abs(a / b - 1) < 0.10
-    # flux: the cube summed over the line channels and an aperture, against the truth
-    # sources smoothed by the telescope beam and the gridding kernel
-    kernel = Kernel.from_otf_select(p["otf_select"], p["otf_a"], p["otf_b"], p["otf_c"])
-    sources = run["sim"].session(MAP)["sky"]["sources"]
-    by_name = {ln["source"]: ln for ln in lines}
-    wcs = WCS(data.header).celestial
-    jj, ii = np.mgrid[0 : data.cube.shape[1], 0 : data.cube.shape[2]]
-    r_table = np.linspace(0, 200, 800)
-    model = np.zeros(data.cube.shape, np.float64)
-    for src in sources:
-        ln = by_name[src["name"]]
-        resp = smoothed_beam(r_table, ln["observed_fwhm_arcsec"], p["resolution"], kernel,
-                             p["rmax"], p["cell"])  # fmt: skip
-        px, py = wcs.world_to_pixel_values(src["lon_deg"], src["lat_deg"])
-        spatial = np.interp(np.hypot(ii - px, jj - py) * p["cell"], r_table, resp, right=0.0)
-        spectral = np.exp(-4 * np.log(2) * ((data.velocity - ln["vlsr_kms"]) / ln["fwhm_kms"])
-                          ** 2)  # fmt: skip
-        model += ln["observed_peak_k"] * spectral[:, None, None] * spatial[None]
-    core = wcs.world_to_pixel_values(sources[0]["lon_deg"], sources[0]["lat_deg"])
-    aperture = (np.hypot(ii - core[0], jj - core[1]) * p["cell"] < 30.0) & covered
-    sel = ~free
-    got = np.nansum(data.cube[sel][:, aperture])
-    want = model[sel][:, aperture].sum()
-    print(f"flux in the aperture: {got / want:.4f} of truth")
-    assert got == pytest.approx(want, rel=0.02)
+    scale, sigma = flux_scale(data.cube, _truth_model(run, data, p), covered, free)
+    print(f"seed {seed}: flux {scale:.4f} of truth (noise {sigma:.4f})")
+    assert sigma < 0.007  # the measurement can tell a 2% bias
+    assert scale == pytest.approx(1.0, abs=0.02)

@@ -4,10 +4,13 @@ measured (white noise averaged down by smoothing, coarser gridding, or a weighte
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from lmtflow.gridding import GridGeometry, default_cell, grid_spectra
 from lmtflow.qa.advice import (
     average_gain,
+    bank_advice,
+    combination_advice,
     line_fwhm_channels,
     pair_advice,
     product_advice,
@@ -74,3 +77,48 @@ def test_product_advice_from_qa_numbers():
              "sources: combinations"}  # fmt: skip
     kinds = [(a["kind"], round(a["gain"], 3)) for a in product_advice(cube, others=[other])]
     assert kinds == [("resolution", 2.0), ("average", round(np.sqrt(2), 3))]
+
+
+def _numbers(obsnum, bank, rms, source="S", sky=230.538, obsnums=None) -> dict:
+    n = {"observation": {"obsnum": obsnum, "bank": bank, "source": source, "receiver": "1MM",
+                         "mode": "Ps", "restfreq_GHz": sky, "skyfreq_GHz": sky,
+                         "channel_kms": 0.1}, "spectrum": {"rms_mK": rms}}  # fmt: skip
+    return {**n, "obsnums": obsnums} if obsnums else n
+
+
+def test_banks_on_one_line_and_obsnums_not_combined():
+    """The gains are the inverse-variance means' (average_gain, checked against simulated
+    noise above): two banks (1MM polarisations) on one line; ObsNums of one setup that no
+    combination joins, and none once a combination does."""
+    adv = bank_advice([_numbers(1, 0, 80.0), _numbers(1, 1, 60.0),
+                       _numbers(1, 2, 50.0, sky=220.4)])  # fmt: skip
+    assert sorted(adv) == [0, 1] and adv[0][0]["gain"] == average_gain(80.0, 60.0)
+    assert "bank 1" in adv[0][0]["text"] and adv[1][0]["gain"] == average_gain(60.0, 80.0)
+    singles = [_numbers(1, 0, 80.0), _numbers(2, 0, 60.0), _numbers(3, 0, 60.0),
+               _numbers(4, 0, 60.0, source="T")]  # fmt: skip
+    adv = combination_advice(singles)
+    assert sorted(adv) == [(1, 0), (2, 0), (3, 0)] and adv[(1, 0)]["obsnums"] == [1, 2, 3]
+    assert adv[(1, 0)]["gain"] == pytest.approx(average_gain(80.0, 60.0 / np.sqrt(2)))
+    combined = combination_advice([*singles, _numbers(1, 0, 50.0, obsnums=[1, 2])])
+    assert combined[(1, 0)]["obsnums"] == [1, 3] and combined[(3, 0)]["obsnums"] == [1, 2, 3]
+
+
+def test_advice_on_the_pages(reduced, tmp_path):
+    """The ObsNum page shows the other bank's advice, the project index the ObsNums not yet
+    combined (real QA numbers of the small map, copied as two banks and a second ObsNum)."""
+    import json
+
+    from lmtflow.qa.pages import IndexEntry, Section, product_page, project_index
+
+    n = json.loads(next(reduced["dir"].glob("qa/*.qa.json")).read_text())
+    paths = []
+    for obsnum, bank in ((1, 0), (1, 1), (2, 0)):
+        q = {**n, "observation": {**n["observation"], "obsnum": obsnum, "bank": bank}}
+        paths.append(tmp_path / f"{obsnum}_{bank}.json")
+        paths[-1].write_text(json.dumps(q))
+    sections = [Section(p, {}) for p in paths]
+    page = product_page(tmp_path / "1.html", "ObsNum 1", sections[:2]).read_text()
+    assert page.count("bank 1 covers the same line") == 1 and "raises S/N by 1.41" in page
+    index = project_index(tmp_path / "index.html", "P",
+                          [IndexEntry(tmp_path / "1.html", sections)]).read_text()
+    assert "ObsNum 1 bank 0: ObsNums 2 (same source and setup)" in index

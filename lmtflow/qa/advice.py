@@ -115,12 +115,86 @@ def product_advice(numbers: Mapping[str, Any], spectrum: NDArray | None = None,
         res = (numbers.get("params", {}).get("grid") or {}).get("resolution")
         if res:
             out.append(resolution_advice(float(res)))
-    this = (numbers.get("spectrum") or numbers.get("cube") or {})
-    noise = this.get("rms_mK") or this.get("rms_center_mK")
+    noise = product_noise(numbers)
     for other in others:
-        o = other.get("spectrum") or other.get("cube") or {}
-        n2 = o.get("rms_mK") or o.get("rms_center_mK")
+        n2 = product_noise(other)
         if noise and n2:
             what = other.get("label", "another product")
             out.append(pair_advice(what, float(noise), float(n2), other.get("parameter", "")))
+    return out
+
+
+C_KMS = 299792.458
+
+
+def product_noise(numbers: Mapping[str, Any]) -> float | None:
+    """The noise (mK) of a product's QA numbers: its spectrum's rms or its cube's."""
+    this = numbers.get("spectrum") or numbers.get("cube") or {}
+    value = this.get("rms_mK") or this.get("rms_center_mK") or this.get("rms_merged_mK")
+    return float(value) if value else None
+
+
+def bank_advice(numbers: Sequence[Mapping[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """Per bank of one ObsNum (the QA numbers of each bank): averaging with another bank on
+    the same line (1MM: the two polarisations are two banks) by the inverse-variance mean.
+    lmtflow has no parameter that merges banks: the advice names the operation."""
+    obs = {int(n["observation"]["bank"]): n for n in numbers
+           if n.get("observation", {}).get("bank") is not None}  # fmt: skip
+    if len(obs) < 2:
+        return {}
+    chan_ghz = max(abs(float(n["observation"].get("channel_kms") or 0.0))
+                   * float(n["observation"].get("skyfreq_GHz") or 0.0) / C_KMS
+                   for n in obs.values())  # fmt: skip
+    out: dict[int, list[dict[str, Any]]] = {}
+    pairs = same_line_banks({b: n["observation"] for b, n in obs.items()}, chan_ghz)
+    for a, b in pairs:
+        na, nb = product_noise(obs[a]), product_noise(obs[b])
+        if na and nb:
+            how = "their 1/rms^2 weighted mean, e.g. dysh average of the two spectra"
+            out.setdefault(a, []).append(pair_advice(f"bank {b}", na, nb, how))
+            out.setdefault(b, []).append(pair_advice(f"bank {a}", nb, na, how))
+    return out
+
+
+def _setup(obs: Mapping[str, Any]) -> tuple:
+    rest = obs.get("restfreq_GHz")
+    return (obs.get("source"), obs.get("receiver"), obs.get("mode"), obs.get("bank"),
+            None if rest is None else round(float(rest), 6))  # fmt: skip
+
+
+def combination_advice(products: Sequence[Mapping[str, Any]]
+                       ) -> dict[tuple[int, int], dict[str, Any]]:  # fmt: skip
+    """For each ObsNum and bank of a project (``products``: QA numbers of its ObsNums and
+    combinations, as on the project index): the ObsNums of the same source and setup (source,
+    receiver, mode, bank, rest frequency) that are in no combination with it, and what
+    combining them all would gain (the noise of their inverse-variance mean against this
+    one's), with the project-file entry that makes the combination."""
+    singles: dict[tuple[int, int], Mapping[str, Any]] = {}
+    together: set[tuple[int, int, int]] = set()  # (a, b, bank) in one combination
+    for n in products:
+        o = n.get("observation", {})
+        nums = [int(x) for x in n.get("obsnums") or [o.get("obsnum")] if x is not None]
+        if len(nums) == 1 and o.get("bank") is not None:
+            singles[(nums[0], int(o["bank"]))] = n
+        for a in nums:
+            together.update((a, b, o.get("bank")) for b in nums)
+    out = {}
+    for (num, bank), n in sorted(singles.items()):
+        key, noise = _setup(n["observation"]), product_noise(n)
+        peers = [(m, product_noise(q)) for (m, b), q in sorted(singles.items())
+                 if b == bank and m != num and _setup(q["observation"]) == key
+                 and (num, m, bank) not in together]  # fmt: skip
+        peers = [(m, s) for m, s in peers if s]
+        if not peers or not noise:
+            continue
+        others = sum(s**-2 for _, s in peers) ** -0.5
+        gain = average_gain(noise, others)
+        nums = sorted([num, *(m for m, _ in peers)])
+        source = n["observation"].get("source")
+        text = (f"ObsNum {num} bank {bank}: ObsNums {', '.join(str(m) for m, _ in peers)} "
+                f"(same source and setup) are in no combination with it: combining them "
+                f"(project file: sources: {source}: combinations: [{{obsnums: {nums}}}]) "
+                f"raises S/N by {gain:.2f}")  # fmt: skip
+        out[(num, bank)] = {"kind": "combine", "obsnums": nums, "gain": gain,
+                            "parameter": "sources.<source>.combinations", "text": text}
     return out

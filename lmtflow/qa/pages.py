@@ -131,8 +131,10 @@ def _qa_table(n: dict[str, Any]) -> str:
             + extra)  # fmt: skip
 
 
-def _section(s: Section, page: Path) -> str:
+def _section(s: Section, page: Path, advice: Sequence[dict[str, Any]] = ()) -> str:
     n = s.numbers()
+    if advice:  # advice that needs the other banks' numbers (lmtflow.qa.advice.bank_advice)
+        n["advice"] = [*n.get("advice", []), *advice]
     bank = n.get("observation", {}).get("bank", "")
     parts = [f"<h2 id=\"bank{bank}\">Bank {escape(str(bank))}</h2>", "<h3>QA numbers</h3>",
              _qa_table(n), "<h3>Plots</h3>"]  # fmt: skip
@@ -161,8 +163,13 @@ def product_page(out: str | Path, title: str, sections: Sequence[Section],
     """Write the summary page of one ObsNum or combination (one section per bank)."""
     out = Path(out)
     body = [f'<p><a href="{_rel(index, out)}">project index</a></p>'] if index else []
-    body.append(_header_table([s.numbers() for s in sections]))
-    body += [_section(s, out) for s in sections]
+    numbers = [s.numbers() for s in sections]
+    body.append(_header_table(numbers))
+    from .advice import bank_advice  # banks on the same line: average them
+
+    by_bank = bank_advice(numbers)
+    body += [_section(s, out, by_bank.get(n.get("observation", {}).get("bank"), []))
+             for s, n in zip(sections, numbers, strict=True)]  # fmt: skip
     return _write(out, _page(title, "\n".join(body)))
 
 
@@ -204,4 +211,10 @@ def project_index(out: str | Path, project: str, entries: Sequence[IndexEntry]) 
                          _fmt(n.get("bad_beams", n.get("bad_chassis_boards"))),
                          str(len(n["birdies"])) if "birdies" in n else "–", img])  # fmt: skip
     body = _table(rows, INDEX_HEAD)
+    from .advice import combination_advice  # ObsNums of one setup not combined yet
+
+    advice = combination_advice([s.numbers() for e in entries for s in e.sections])
+    if advice:
+        body += "\n<h3>S/N advice</h3>\n<ul>" + "".join(
+            f"<li>{escape(a['text'])}</li>" for a in advice.values()) + "</ul>"
     return _write(out, _page(f"Project {project}", body))
