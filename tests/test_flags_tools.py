@@ -89,6 +89,8 @@ def test_show_lists_rsr_badcb_and_badlags_as_param_rules(rsr_sim, tmp_path):
     path.parent.mkdir(parents=True)
     write_badlags(path, badlags_obsnum(rsr_sim.data_lmt, 33551, BadlagsParams()), 33551,
                   BadlagsParams())  # fmt: skip
+    blanking = layout.path(tmp_path, layout.RSR_BLANKING, pid=info.pid, obsnum=33551)
+    blanking.write_text("33551 3 {1: [(80.0, 81.0)]}\n33553,0,1\n")  # the 2nd: another ObsNum
     rules = [json.loads(line) for line in show(config, info, 0).splitlines()
              if line.startswith("    ")]  # fmt: skip
     param = [r for r in rules if r.get("origin") == "param"]
@@ -98,3 +100,6 @@ def test_show_lists_rsr_badcb_and_badlags_as_param_rules(rsr_sim, tmp_path):
     lags = {(r["chassis"][0][0], r["board"][0][0], lag[0]) for r in param
             if r["reason"] == "badlags" for lag in r["lag"]}  # fmt: skip
     assert {(1, 2, 100), (0, 4, 150), (2, 0, 77)} <= lags  # the injected bad lags
+    (blank,) = [r for r in param if r["reason"] == "blanking"]
+    assert (blank["chassis"], blank["board"], blank["freq_ghz"]) == ([[3, 3]], [[1, 1]],
+                                                                     [[80.0, 81.0]])

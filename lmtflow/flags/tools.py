@@ -42,13 +42,17 @@ def steps_of(info: Any) -> list[str]:
 
 
 def _rsr_file_rules(config: Mapping[str, Any], info: Any, step: str) -> list[dict[str, Any]]:
-    """The RSR badlags file of the ObsNum (once written) as rules of origin ``param``."""
-    if step != "rsr_badlags":
-        return []
-    from .rsr import badlags_file_rules
+    """The RSR files of the ObsNum (once written) as rules of origin ``param``: the badlags
+    file (what the badlags step applies) and the blanking file (the RSR baseline's)."""
+    from .rsr import badlags_file_rules, blanking_file_rules
 
-    path = layout.path(config["work_lmt"], layout.RSR_BADLAGS, pid=info.pid, obsnum=info.obsnum)
-    return badlags_file_rules(path, info.obsnum) if path.is_file() else []
+    files = {"rsr_badlags": (layout.RSR_BADLAGS, badlags_file_rules),
+             "rsr_baseline": (layout.RSR_BLANKING, blanking_file_rules)}  # fmt: skip
+    if step not in files:
+        return []
+    pattern, rules = files[step]
+    path = layout.path(config["work_lmt"], pattern, pid=info.pid, obsnum=info.obsnum)
+    return rules(path, info.obsnum) if path.is_file() else []
 
 
 def show(config: Mapping[str, Any], info: Any, bank: int) -> str:
