@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import yaml
 
 from lmtflow.flags.qa import flag_numbers
@@ -105,3 +106,22 @@ def test_rsr_veto_reruns_that_obsnum_and_the_combination(rsr_sim, rsr_workflow, 
     assert ("rsr_badlags", "33551") in reduction and ("rsr_baseline", "33551") in reduction
     assert ("rsr_spectrum_combination", "33551_33553") in reduction, reduction
     assert not [j for j in jobs if j[1] == "33553"], jobs
+
+
+def test_rsr_products_record_their_flags(rsr_workflow):
+    """The baselined SDFITS and the spectrum carry the sha256 of what was applied, the fraction
+    blanked and counts per reason (one bad board of 256 channels per repeat, the bad lags)."""
+    from astropy.io import fits
+
+    from lmtflow.flags.apply import flag_summary
+
+    root = rsr_workflow["snapshot"] / "33551"
+    base = fits.getheader(root / "33551__0.rsr.base.sdfits", 1)
+    spec = fits.getheader(next((root / "srdp").glob("*_33551__0.rsr.spec.fits")))
+    got = flag_summary(base)["rsr_baseline"]
+    assert got == flag_summary(spec)["rsr_baseline"] and len(got["sha256"]) == 64
+    nrep = base["NAXIS2"] // 24
+    assert got["by_reason"]["BADCB"] == 256 * nrep and got["by_reason"]["bad_lag"] >= 3
+    assert got["fraction"] == pytest.approx(1 / 24)
+    qa = json.loads((root / "qa" / "33551__0.qa.json").read_text())
+    assert qa["flags"]["masked"]["rsr_baseline"] == got

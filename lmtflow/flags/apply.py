@@ -22,7 +22,8 @@ from numpy.typing import NDArray
 from ..io.sdfits_columns import FLAGS_COLUMN
 from .resolve import FlagMask, RowMeta, flags_sha256, resolve, step_rules
 
-STEP_TAGS = {"calibrate": "CAL", "baseline": "BAS", "grid": "SEL", "spectrum": "SEL"}
+STEP_TAGS = {"calibrate": "CAL", "baseline": "BAS", "grid": "SEL", "spectrum": "SEL",
+             "rsr_baseline": "RSR"}
 """Keyword suffix of each step's flag provenance (FLGS<tag> sha256, FLGF<tag> fraction,
 FLGR<tag> counts per reason as JSON)."""
 

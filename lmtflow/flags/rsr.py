@@ -241,3 +241,28 @@ def blanking_file_rules(path: str | Path, obsnum: int) -> list[dict[str, Any]]:
             rule["freq_ghz"] = [[f1, f2] for f1, f2 in sorted(e.ranges)]
         out.append(dict(sorted(rule.items())))
     return out
+
+
+def rsr_flag_keywords(badlags: Any, params: Mapping[str, Any], reasons: Mapping[str, NDArray],
+                      nrep: int) -> dict[str, Any]:  # fmt: skip
+    """Flag provenance of an RSR baselined file (``FLGSRSR`` sha256 of what was applied: the
+    badlags file's bad lags and ``#BADCB`` lines, ``badcb``, the blanking file's and the flag
+    file's board rules; ``FLGFRSR`` the fraction of channels blanked; ``FLGRRSR`` counts per
+    reason: spectra channels blanked for each ``reasons`` mask (4, 6, nchan), bad lags)."""
+    import hashlib
+    import json
+
+    applied = {"lags": np.argwhere(badlags.mask).tolist(), "badcb": sorted(badlags.badcb),
+               "params": {k: params.get(k) for k in ("badcb", "flags") if params.get(k)},
+               "blanking": {k: np.argwhere(m).tolist() for k, m in sorted(reasons.items())
+                            if k == "blanking"}}  # fmt: skip
+    text = json.dumps(applied, sort_keys=True, separators=(",", ":"), default=list)
+    counts = {k: int(m.sum()) * nrep for k, m in sorted(reasons.items()) if m.any()}
+    if badlags.mask.any():
+        counts["bad_lag"] = int(badlags.mask.sum())
+    union = np.zeros_like(next(iter(reasons.values()))) if reasons else np.zeros(1, bool)
+    for m in reasons.values():
+        union = union | m
+    return {"FLGSRSR": hashlib.sha256(text.encode()).hexdigest(),
+            "FLGFRSR": (round(float(union.mean()), 8), "fraction of RSR channels blanked"),
+            "FLGRRSR": json.dumps(dict(sorted(counts.items())), separators=(",", ":"))}

@@ -147,5 +147,8 @@ def rsr_stage(
 
         obsnum = qa.members[0].obsnum
         extra = [("rsr_baseline", r) for f in blanking for r in blanking_file_rules(f, obsnum)]
-        numbers["flags"] = flag_numbers(steps, [auto_flags], extra=extra)
+        from astropy.io import fits
+
+        header = fits.getheader(base_sdfits[0], 1)  # FLG*RSR: what the baseline blanked
+        numbers["flags"] = flag_numbers(steps, [auto_flags], header, extra=extra)
     write_json(numbers_out, numbers)

@@ -131,28 +131,35 @@ def baseline_file(
 ) -> Path:
     """Blank (BADCB lines of ``badlags``, ``badcb``, the blanking file), fit order ``blo``
     outside ``xlines``."""
-    s = read_rsr_sdfits(cal_sdfits)
-    badcb = read_badlags(badlags).badcb
-    blank = blank_mask(s.obsnum, s.freq, badcb, params["badcb"], blanking)
-    if params.get("flags"):  # chassis/board/frequency flag rules (lmtflow.flags)
-        from ..flags.rsr import board_mask
+    from ..flags.rsr import board_mask, rsr_flag_keywords
 
-        blank |= board_mask(params, s.obsnum, s.freq)
+    s = read_rsr_sdfits(cal_sdfits)
+    flags = read_badlags(badlags)
+    reasons = {"BADCB": blank_mask(s.obsnum, s.freq, flags.badcb),  # the badlags file's
+               "badcb": blank_mask(s.obsnum, s.freq, (), params["badcb"]),
+               "blanking": (blank_mask(s.obsnum, s.freq, blanking=blanking) if blanking
+                            else np.zeros_like(s.ta[:, 0], dtype=bool))}  # fmt: skip
+    if params.get("flags"):  # chassis/board/frequency flag rules (lmtflow.flags)
+        reasons["flag_rules"] = board_mask(params, s.obsnum, s.freq)
+    blank = np.logical_or.reduce(list(reasons.values()))
     window = baseline_windows(s.freq, params["xlines"])
     spec, sig = baseline_repeats(s.ta, blank, window, int(params["blo"]))
-    _rewrite(cal_sdfits, out, spec, sig, params)
+    _rewrite(cal_sdfits, out, spec, sig, params,
+             rsr_flag_keywords(flags, params, reasons, s.ta.shape[1]))  # fmt: skip
     return Path(out)
 
 
-def _rewrite(src: str | Path, out: str | Path, ta: NDArray, rms: NDArray, params: dict) -> None:
-    """Copy ``src`` with new DATA (4, nrep, 6, 256) and RMS (4, nrep, 6)."""
+def _rewrite(src: str | Path, out: str | Path, ta: NDArray, rms: NDArray, params: dict,
+             extra: dict[str, Any] | None = None) -> None:  # fmt: skip
+    """Copy ``src`` with new DATA (4, nrep, 6, 256) and RMS (4, nrep, 6) (``extra``: more
+    header keywords, the flag provenance)."""
     cols, _ = read_sdfits(src)
     head = fits.getheader(src, 1)
     nrep = ta.shape[1]
     keep = {k: v for k, v in cols.items() if k not in ("DATE-OBS", "FEED", "BANDWID", "FREQRES",
                                                      "TSCALE", "TUNIT7", "RMS")}  # fmt: skip
     keep["RMS"] = rms.transpose(1, 0, 2).ravel()
-    keywords = {k: head[k] for k in ("CALOBSN", "INTTIME", "UTDATE")}
+    keywords = {k: head[k] for k in ("CALOBSN", "INTTIME", "UTDATE")} | (extra or {})
     with SDFITSWriter(
         out, ta.size // ta.shape[-1], ta.shape[-1], projid=str(head["PROJID"]), instrume="RSR",
         datadims=(nrep, NCHASSIS, 1, NBOARD, ta.shape[-1]), tscale="Ta*", header=keywords,
@@ -182,6 +189,8 @@ def make_spectrum(
     extra = {"OBJECT": files[0].source, "OBSNUM": obsnums[0], "NOBSNUM": len(obsnums),
              "INTTIME": (inttime, "s"), "INSTRUME": "RSR",
              "PROJID": files[0].project_id}  # fmt: skip
+    extra |= {k: files[0].keywords[k] for k in ("FLGSRSR", "FLGFRSR", "FLGRRSR")
+              if k in files[0].keywords}  # the (first) ObsNum's flag provenance
     header = spectrum_header(grid[0] * 1e9, CHAN_GHZ * 1e9, 0.0, "TOPOCENT", extra,
                              freq_axis=True)  # fmt: skip
     tables = {"BOARDS": {"FREQ_GHZ": freq, "TA_K": board, "SIGMA_K": bsig}}
