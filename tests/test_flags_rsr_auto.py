@@ -54,6 +54,12 @@ def test_rsr_auto_file_policies_and_vetoes(rsr_sim, tmp_path):
     numbers = flag_numbers({"rsr_badlags": {"flags": flags}}, [tmp_path / "v.yaml"])
     assert [e["id"] for e in numbers["vetoes"] if "id" in e and e.get("vetoed")] == [BOARD_ID]
     assert numbers["applied"] == [] and len(numbers["suggestions"]) == len(auto["rules"]) - 1
+    # a threshold in the auto section: spike 0 turns badlags.py's spike test off
+    spikes = {(f["chassis"], f["board"], f["lag"]) for f in faults["bad_lags"]
+              if f["kind"] == "spike"}  # fmt: skip
+    flags = {"auto": {"rsr_badlags": {"policy": "apply", "spike": 0}}}
+    out = make_badlags(data, 33551, {"flags": flags}, tmp_path / "s.badlags")
+    assert spikes and not spikes & _lags(out) and injected - spikes <= _lags(out)
     # off: nothing found is listed
     off = {"auto": {"rsr_badlags": {"policy": "off"}, "rsr_badcb": {"policy": "off"}}}
     out = make_badlags(data, 33551, {"flags": off}, tmp_path / "o.badlags", tmp_path / "o.yaml")

@@ -84,6 +84,8 @@ def test_example_file_validates_and_classifies():
         ("rule:\n  - {reason: a}\n", "unknown key 'rule'; did you mean 'rules'?"),
         ("auto:\n  birdie: {policy: apply}\n", "detector 'birdie'; did you mean 'birdies'?"),
         ("auto:\n  spikes: {policy: yes}\n", "policy True"),
+        ("auto:\n  birdies: {nsgima: 5}\n", "auto.birdies: unknown key 'nsgima'; did you mean"),
+        ("auto:\n  rsr_badlags: {bc_high: 3}\n", "did you mean 'bc_hi'?"),
         ('rules:\n  - {reason: a, time: [["noon", "1pm"]]}\n', "not a UTC ISO date"),
         ("rules:\n  - {reason: a, where: {tsys: [1, 2]}}\n", "did you mean 'tsys_k'?"),
         ("rules:\n  - {action: unflag, reason: a}\n", "would veto every flag"),

@@ -39,6 +39,11 @@ RULE_KEYS = (*META_KEYS, *INDEX_KEYS, *UNIT_KEYS, "where")
 ORIGINS = ("user", "auto", "param")
 DETECTORS = ("bad_beams", "birdies", "spikes", "bad_time", "rsr_badlags", "rsr_badcb")
 POLICIES = ("apply", "suggest", "off")
+THRESHOLDS = {"bad_beams": ("nsigma", "min_ratio"), "birdies": ("nsigma", "grow"),
+              "spikes": ("nsigma",), "bad_time": ("nsigma", "min_dumps"),
+              "rsr_badlags": ("bc_hi", "bc_lo", "spike", "min_chan", "short_min", "short_hi"),
+              "rsr_badcb": ("rms_min", "rms_max")}  # fmt: skip
+"""The thresholds each detector takes (lmtflow.flags.auto; RSR: lmtflow.rsr.badlags)."""
 FILE_KEYS = ("version", "auto", "fill", "rules")
 REASON = re.compile(r"^[A-Za-z0-9_.-]+$")
 NPIX = 16  # beams a pix_list string ranges over (SEQUOIA); 1MM beams 0..3 are inside it
@@ -274,6 +279,9 @@ def _auto_section(auto: Any, where: str) -> dict[str, dict[str, Any]]:
             choices = ", ".join(POLICIES)
             raise FlagFileError(f"{where}: auto.{name}.policy {policy!r}: one of {choices}")
         for k, v in setting.items():
+            if k != "policy" and k not in THRESHOLDS[name]:
+                valid = ("policy", *THRESHOLDS[name])
+                raise FlagFileError(f"{where}: auto.{name}: unknown key {k!r}{_near(k, valid)}")
             if k != "policy" and (isinstance(v, bool) or not isinstance(v, int | float)):
                 raise FlagFileError(f"{where}: auto.{name}.{k}: {v!r} is not a number")
         out[name] = {**setting, "policy": policy}

@@ -43,7 +43,7 @@ def make_badlags(
 
     own = _own(params)
     flags = own.pop("flags", None)
-    p = BadlagsParams(**own)
+    p = BadlagsParams(**{**own, **_auto_thresholds(flags)})
     found = badlags_obsnum(data_lmt, obsnum, p)
     result = rsr_auto_result(found, obsnum, flags)
     found = applied_badlags(found, result)
@@ -54,6 +54,13 @@ def make_badlags(
 
         write_auto_file(result, auto_out, f"the raw chassis files of ObsNum {obsnum}")
     return write_badlags(out, found, obsnum, p)
+
+
+def _auto_thresholds(flags: dict[str, Any] | None) -> dict[str, Any]:
+    """Thresholds the flag file's ``auto: {rsr_badlags: {...}, rsr_badcb: {...}}`` sets
+    (badlags.py's, checked by lmtflow.flags.rules), over the ``rsr`` parameters."""
+    return {k: v for setting in ((flags or {}).get("auto") or {}).values()
+            for k, v in setting.items() if k != "policy"}  # fmt: skip
 
 
 def ingest(data_lmt: str | Path, obsnum: int, badlags: str | Path, out: str | Path) -> Path:
