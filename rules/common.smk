@@ -76,8 +76,8 @@ def params_file(step):
 
 
 qa_plane_paths = INPUTS.plane_paths  # {"plane_mom0": path, ...} of a planes pattern
-all_products = INPUTS.all_products  # rule all, rule science
-all_reports = PAGES.all_reports  # rule all: pages, indexes, archives, attempts pages
+all_products = INPUTS.all_products  # what the all and science rules ask for
+all_reports = PAGES.all_reports  # and the pages, indexes, archives, attempts pages
 
 
 # --- Input functions (each takes the wildcards; lmtflow.rule_inputs.RuleInputs). A step's
