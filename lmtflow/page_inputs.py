@@ -59,19 +59,13 @@ class PageInputs:
             def at(step: str, f: dict = f, bank: int = bank) -> dict[str, Any]:
                 return {**f, "attempt": self.plan.owner(attempt, info.obsnum, bank, step)}
 
-            products = (
-                (layout.CUBE, layout.WEIGHT, layout.SRDP_CUBE, layout.SRDP_WEIGHT)
-                if info.is_map
-                else (layout.SRDP_SPECTRUM, layout.SRDP_SPECTRUM_TXT)
-            )
             files = [work(layout.RAW_SDFITS, **{**f, "attempt": ""}),
                      self.inputs.tsys_path(info, bank, attempt),
                      work(layout.CAL_SDFITS, **at("calibrate")),
                      work(layout.BASE_SDFITS, **at("baseline"))]  # fmt: skip
-            files += [work(p, **f) for p in (*products, layout.SRDP_PARAMS)]
             if info.is_map:
-                files += list(self.inputs.plane_paths(layout.SRDP_PLANE, **f).values())
-            files += self.inputs.step_param_files(info, bank, attempt)
+                files += [work(layout.CUBE, **f), work(layout.WEIGHT, **f)]
+            files += self._srdp_files(info, bank, attempt)
             # the per-beam plots are the base's unless the attempt changes the spectra used
             plots = {p.name: work(layout.QA_PLOT, plot=p.name,
                                   **(at("select") if p.stage == "beams" else f))
@@ -90,11 +84,14 @@ class PageInputs:
                  work(layout.RSR_BASE_SDFITS, **at("rsr_baseline")),
                  work(layout.RSR_BADLAGS, **at("rsr_badlags")),
                  work(layout.RSR_BLANKING, **{**f, "attempt": ""})]  # fmt: skip
-        files += [work(p, **f) for p in (layout.RSR_SPECTRUM, layout.RSR_SPECTRUM_TXT,
-                                         layout.SRDP_PARAMS)]  # fmt: skip
-        files += self.inputs.step_param_files(info, 0, attempt)
+        files += self._srdp_files(info, 0, attempt)
         return [{"qa": work(layout.QA_NUMBERS, **f), "files": files,
                  "plots": self.inputs.plot_paths(plots_for("rsr"), **f)}]  # fmt: skip
+
+    def _srdp_files(self, info: Any, bank: int, attempt: str) -> list[str]:
+        """The SRDP files of an ObsNum (lmtflow.targets), then its steps' parameter files."""
+        srdp = [str(p) for p in self.tree.obs_files(info, bank, attempt)]
+        return srdp + self.inputs.step_param_files(info, bank, attempt)
 
     def obs_page(self, info: Any, attempt: str = "") -> str:
         """README.html of an ObsNum in ``attempt`` (the base's when it changes nothing there)."""
@@ -122,34 +119,22 @@ class PageInputs:
         return {str(i.obsnum): self.obs_page(i, attempt) for i in self._members(name)}
 
     def combo_sections(self, name: str, attempt: str = "") -> list[Section]:
-        """One section per bank of a combination: QA file, plots, product files, members."""
-        first = self.tree.combo_first(name)
-        if first.is_rsr:
-            return self.rsr_combo_sections(name, attempt)
-        work, kind, sections = self.work, self.combo_kind(name), []
+        """One section per bank of a combination (maps, Ps/Bs spectra, RSR): QA file, plots,
+        product files (the SRDP of lmtflow.targets, a map's planes, parameter files) and the
+        members' pages."""
+        work, first, kind = self.work, self.tree.combo_first(name), self.combo_kind(name)
+        sections = []
         for bank in self.plan.combo_banks([i.obsnum for i in self.combos[name]]):
             f = self.tree.combo_fields(name, bank, attempt)
+            files = [str(p) for p in self.tree.combo_files(name, bank, attempt)]
             if first.is_map:
-                files = [work(p, **f) for p in (layout.COMBO_CUBE, layout.COMBO_WEIGHT)]
                 files += list(self.inputs.plane_paths(layout.COMBO_PLANE, **f).values())
-            else:
-                files = [work(p, **f) for p in (layout.COMBO_SPECTRUM, layout.COMBO_SPECTRUM_TXT)]
             files += self.inputs.combo_param_files(name, pid=first.pid, bank=bank,
                                                    attempt=f["attempt"])  # fmt: skip
             sections.append({"qa": work(layout.COMBO_QA_NUMBERS, **f), "files": files,
                              "plots": self.inputs.combo_plot_paths(plots_for(kind), **f),
                              "members": self.combo_member_pages(name, attempt)})  # fmt: skip
         return sections
-
-    def rsr_combo_sections(self, name: str, attempt: str = "") -> list[Section]:
-        """The one section of an RSR combination: QA file, plots, products, member pages."""
-        work, first = self.work, self.tree.combo_first(name)
-        f = self.tree.combo_fields(name, 0, attempt)
-        files = [work(p, **f) for p in (layout.RSR_COMBO_SPECTRUM, layout.RSR_COMBO_SPECTRUM_TXT)]
-        files += self.inputs.combo_param_files(name, pid=first.pid, bank=0, attempt=f["attempt"])
-        return [{"qa": work(layout.COMBO_QA_NUMBERS, **f), "files": files,
-                 "plots": self.inputs.combo_plot_paths(plots_for("rsr_combination"), **f),
-                 "members": self.combo_member_pages(name, attempt)}]  # fmt: skip
 
     def combo_page_inputs(self, name: str, attempt: str = "") -> list[str]:
         """Everything a combination's README.html shows or links to."""
