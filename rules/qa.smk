@@ -53,7 +53,7 @@ rule qa_maps:
 
 rule qa_spectrum:
     input:
-        spectrum=lambda w: work(layout.SRDP_SPECTRUM, **_wild(w, src=OBS[int(w.obsnum)].src)),
+        spectrum=obs_product(layout.SRDP_SPECTRUM),
         tsys=tsys_file,
         raw=at_base(layout.RAW_SDFITS),
         params=qa_params,
@@ -106,13 +106,12 @@ rule srdp_planes:
 
 rule qa_page:
     input:
-        lambda w: _flat(qa_sections(OBS[int(w.obsnum)], w.attempt)),
+        lambda w: PAGES.obs_page_inputs(w.obsnum, w.attempt),
     output:
         work(layout.README),
     params:
-        sections=lambda w: qa_sections(OBS[int(w.obsnum)], w.attempt),
-        title=lambda w: (f"{OBS[int(w.obsnum)].header.source}  ObsNum {w.obsnum}"
-                         f"{attempt_title(w.attempt)}"),
+        sections=lambda w: PAGES.obs_sections(OBS[int(w.obsnum)], w.attempt),
+        title=lambda w: PAGES.obs_title(w.obsnum, w.attempt),
         index=lambda w: work(layout.PROJECT_INDEX, pid=w.pid),
     log:
         log_file("qa_page.log"),
@@ -125,11 +124,11 @@ rule qa_page:
 
 rule qa_index:
     input:
-        lambda w: index_inputs(w.pid),
+        lambda w: PAGES.index_inputs(w.pid),
     output:
         work(layout.PROJECT_INDEX),
     params:
-        entries=lambda w: obs_index_entries(w.pid) + combo_index_entries(w.pid),
+        entries=lambda w: PAGES.index_entries(w.pid),
     log:
         log_file("qa_index.log", "{pid}"),
     localrule: True
@@ -142,7 +141,7 @@ rule qa_index:
 # --- Combination quality assessment: the cube QA of a jointly gridded map (its radiometer map
 # from every member's baselined spectra, gridded as the combination was), the combined spectrum
 # against the radiometer expectation of its weights, one QA numbers file (header values from
-# the members' QA numbers) and README.html per combination. Helpers: rules/common.smk.
+# the members' QA numbers) and README.html per combination (lmtflow.page_inputs).
 
 
 rule combo_qa_maps:
@@ -190,7 +189,7 @@ rule combo_qa_numbers:
     output:
         work(layout.COMBO_QA_NUMBERS),
     params:
-        kind=lambda w: combo_kind(w.combo),
+        kind=lambda w: PAGES.combo_kind(w.combo),
     log:
         log_file("qa_numbers__{bank}.log", layout.COMBO_DIR),
     localrule: True
@@ -202,12 +201,12 @@ rule combo_qa_numbers:
 
 rule combo_qa_page:
     input:
-        lambda w: combo_page_inputs(w.combo, w.attempt),
+        lambda w: PAGES.combo_page_inputs(w.combo, w.attempt),
     output:
         work(layout.COMBO_README),
     params:
-        sections=lambda w: combo_sections(w.combo, w.attempt),
-        title=lambda w: combo_title(w.combo, w.attempt),
+        sections=lambda w: PAGES.combo_sections(w.combo, w.attempt),
+        title=lambda w: PAGES.combo_title(w.combo, w.attempt),
         index=lambda w: work(layout.PROJECT_INDEX, pid=w.pid),
     log:
         log_file("qa_page.log", layout.COMBO_DIR),
@@ -224,11 +223,11 @@ rule combo_qa_page:
 
 rule archive:
     input:
-        lambda w: sorted(archive_members(w.obsnum, w.attempt).values()),
+        lambda w: sorted(PAGES.archive_members(w.obsnum, w.attempt).values()),
     output:
         work(layout.ARCHIVE),
     params:
-        members=lambda w: archive_members(w.obsnum, w.attempt),
+        members=lambda w: PAGES.archive_members(w.obsnum, w.attempt),
     log:
         log_file("archive.log"),
     localrule: True
@@ -240,11 +239,11 @@ rule archive:
 
 rule combo_archive:
     input:
-        lambda w: sorted(archive_members(w.combo, w.attempt).values()),
+        lambda w: sorted(PAGES.archive_members(w.combo, w.attempt).values()),
     output:
         work(layout.COMBO_ARCHIVE),
     params:
-        members=lambda w: archive_members(w.combo, w.attempt),
+        members=lambda w: PAGES.archive_members(w.combo, w.attempt),
     log:
         log_file("archive.log", layout.COMBO_DIR),
     localrule: True
@@ -256,12 +255,12 @@ rule combo_archive:
 
 rule attempts_page:
     input:
-        lambda w: compare_inputs(w.obsnum),
+        lambda w: PAGES.compare_inputs(w.obsnum),
     output:
         work(layout.COMPARE),
     params:
-        banks=lambda w: compare_columns(w.obsnum),
-        title=lambda w: f"{OBS[int(w.obsnum)].header.source}  ObsNum {w.obsnum}: attempts",
+        banks=lambda w: PAGES.compare_columns(w.obsnum),
+        title=lambda w: f"{PAGES.obs_title(w.obsnum)}: attempts",
         index=lambda w: work(layout.PROJECT_INDEX, pid=w.pid),
     log:
         log_file("attempts_page.log", attempt=""),
@@ -274,12 +273,12 @@ rule attempts_page:
 
 rule combo_attempts_page:
     input:
-        lambda w: compare_inputs(w.combo),
+        lambda w: PAGES.compare_inputs(w.combo),
     output:
         work(layout.COMBO_COMPARE),
     params:
-        banks=lambda w: compare_columns(w.combo),
-        title=lambda w: f"{combo_title(w.combo)}: attempts",
+        banks=lambda w: PAGES.compare_columns(w.combo),
+        title=lambda w: f"{PAGES.combo_title(w.combo)}: attempts",
         index=lambda w: work(layout.PROJECT_INDEX, pid=w.pid),
     log:
         log_file("attempts_page.log", layout.COMBO_DIR, attempt=""),

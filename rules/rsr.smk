@@ -108,7 +108,7 @@ rule rsr_spectrum_combination:
 # (Tsys and badlags plots from its raw files) and combination, written directly (the stage has
 # no parts to merge: the rules are preferred to qa_numbers / combo_qa_numbers, and only match
 # RSR ObsNums and combinations). qa_page and combo_qa_page write the README.html
-# (rules/qa.smk; helpers: rules/common.smk, section "RSR quality assessment").
+# (rules/qa.smk; their RSR sections: lmtflow.page_inputs.PageInputs.rsr_sections).
 
 
 ruleorder: rsr_qa > qa_numbers

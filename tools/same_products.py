@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent.parent
+from checkouts import HERE, revision_checkout  # tools/: the directory of this script
 
 
 def reduce_with(checkout: Path, data_lmt: Path, work: Path, obsnums: list[int], cores: int) -> None:
@@ -40,25 +40,17 @@ def main() -> int:
     args = p.parse_args()
 
     root = Path(args.keep or tempfile.mkdtemp(prefix="same_products-")).resolve()
-    old = root / "old_checkout"
-    if not old.exists():
-        subprocess.run(["git", "-C", str(HERE), "worktree", "add", "--detach", str(old),
-                        args.revision], check=True)  # fmt: skip
-    sys.path.insert(0, str(HERE))
-    from lmtflow.sim import simulate_preset
-    from lmtflow.treediff import diff_trees
+    with revision_checkout(root, args.revision, keep=bool(args.keep)) as old:
+        sys.path.insert(0, str(HERE))
+        from lmtflow.sim import simulate_preset
+        from lmtflow.treediff import diff_trees
 
-    sim = simulate_preset(args.preset, root / "data_lmt", seed=args.seed)
-    science = sorted(n for role, nums in sim.obsnums.items() if role != "Cal" for n in nums)
-    try:
+        sim = simulate_preset(args.preset, root / "data_lmt", seed=args.seed)
+        science = sorted(n for role, nums in sim.obsnums.items() if role != "Cal" for n in nums)
         for name, checkout in (("old", old), ("new", HERE)):
             print(f"reducing {science} with {name} ({checkout})", flush=True)
             reduce_with(checkout, sim.data_lmt, root / name, science, args.cores)
         found = diff_trees(root / "old" / "work", root / "new" / "work")
-    finally:
-        if not args.keep:
-            subprocess.run(["git", "-C", str(HERE), "worktree", "remove", "--force", str(old)],
-                           check=False)  # fmt: skip
     for line in found:
         print(line)
     print(f"{len(found)} difference(s) between {args.revision} and this checkout")
