@@ -310,6 +310,15 @@ class RuleInputs:
             return []
         return self.at_step(layout.AUTO_FLAGS, "select")(w)
 
+    def combo_auto_flags(self, w: Any) -> list[str]:
+        """The auto-flag file of every member of a map combination whose detectors are on (the
+        joint grid applies each member's own automatic flags); [] with none."""
+        members = sorted(self.combos[w.combo], key=lambda i: i.obsnum)
+        files = self.member_files(layout.AUTO_FLAGS, w.combo, w.bank, w.attempt, "select")
+        on = [(self.plan.params(w.attempt, i.obsnum, w.bank, "select").get("flags") or {})
+              .get("auto") for i in members]  # fmt: skip
+        return [f for f, auto in zip(files, on) if auto]
+
     def qa_flag_inputs(self, w: Any) -> list[str]:
         """What the QA numbers read about flags: the baselined SDFITS (its FLG* keywords) and
         the auto-flag files; nothing when no flag rule or detector touches the ObsNum (the DAG

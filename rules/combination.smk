@@ -23,7 +23,7 @@ rule grid_combination:
     input:
         base=combo_inputs(layout.BASE_SDFITS),
         params=work(layout.COMBO_PARAMS, step="grid"),
-        auto=lambda wildcards: combo_auto_flags(wildcards),  # rules/flags.smk
+        auto=combo_auto_flags,
     output:
         cube=reported_srdp(layout.COMBO_CUBE, combo=True),
         weight=reported_srdp(layout.COMBO_WEIGHT, combo=True),

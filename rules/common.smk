@@ -115,6 +115,7 @@ auto_raw_policies = INPUTS.auto_raw_policies
 auto_raw_input = INPUTS.auto_raw_input
 auto_flag_input = INPUTS.auto_flag_input
 qa_flag_inputs = INPUTS.qa_flag_inputs
+combo_auto_flags = INPUTS.combo_auto_flags
 
 
 # --- Cluster resources (lmtflow.resources): from the size of a job's raw data

@@ -37,14 +37,3 @@ rule autoflag_raw:
         "../envs/lmtflow.yaml"
     script:
         "../scripts/autoflag_raw.py"
-
-
-def combo_auto_flags(wildcards):
-    """The generated auto-flag file of every member of a map combination whose detectors are
-    on (the joint grid applies each member's own automatic flags; [] with none)."""
-    members = sorted(COMBOS[wildcards.combo], key=lambda i: i.obsnum)
-    files = member_files(layout.AUTO_FLAGS, wildcards.combo, wildcards.bank, wildcards.attempt,
-                         "select")  # fmt: skip
-    on = [(PLAN.params(wildcards.attempt, i.obsnum, wildcards.bank, "select").get("flags") or {})
-          .get("auto") for i in members]  # fmt: skip
-    return [f for f, auto in zip(files, on) if auto]
