@@ -13,7 +13,7 @@ import pytest
 from lmtflow.web import jobs
 from lmtflow.web.db import connect, migrate
 from lmtflow.web.settings import Settings, check_web_config
-from lmtflow.workflow import attempt_config_path
+from lmtflow.workflow import saved_config_path
 
 
 def _settings(tmp_path, **runner) -> Settings:
@@ -94,9 +94,9 @@ def test_dispatch_is_fifo_per_project_within_the_global_cap(tmp_path, db):
 def test_run_attempt_config_file_is_per_config():
     one = {"work_lmt": "/w", "obsnums": [1], "attempts": {"smooth": {"grid": {"nppb": 3}}}}
     two = {**one, "obsnums": [2]}
-    a, b = attempt_config_path("/w", "smooth", one), attempt_config_path("/w", "smooth", two)
+    a, b = saved_config_path("/w", "smooth", one), saved_config_path("/w", "smooth", two)
     assert a != b and a.parent == b.parent and a.name.startswith("smooth-")
-    assert attempt_config_path("/w", "smooth", json.loads(json.dumps(one))) == a
+    assert saved_config_path("/w", "smooth", json.loads(json.dumps(one))) == a
 
 
 def test_no_shell_in_the_web_package():
