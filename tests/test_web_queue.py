@@ -91,6 +91,41 @@ def test_dispatch_is_fifo_per_project_within_the_global_cap(tmp_path, db):
             child.wait()
 
 
+def test_two_dispatchers_on_one_database_start_each_job_once(tmp_path, db):
+    """Several server processes (uvicorn workers) each run a dispatcher on the same database:
+    the claim queued -> running happens inside BEGIN IMMEDIATE, so no job starts twice."""
+    import threading
+
+    s = _settings(tmp_path, max_runners=8, max_queued_per_user=20)
+    ids = [_launch(db, s, pid=f"P{i}", attempt="a")[0] for i in range(6)]
+    dispatchers = [_Sleeper(s), _Sleeper(s)]
+    started: list[list[int]] = [[], []]
+    go = threading.Barrier(2)
+
+    def run(k: int) -> None:
+        conn = connect(tmp_path / "db.sqlite")
+        go.wait()
+        for _ in range(5):
+            started[k] += dispatchers[k].dispatch(conn)
+        conn.close()
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(started[0] + started[1]) == ids  # every job once, none twice
+        pids = {r["pid_os"] for r in db.execute("SELECT pid_os FROM jobs")}
+        children = {c.pid for d in dispatchers for c in d.children.values()}
+        assert pids == children and len(children) == len(ids)
+    finally:
+        for d in dispatchers:
+            for child in d.children.values():
+                child.kill()
+                child.wait()
+
+
 def test_run_attempt_config_file_is_per_config():
     one = {"work_lmt": "/w", "obsnums": [1], "attempts": {"smooth": {"grid": {"nppb": 3}}}}
     two = {**one, "obsnums": [2]}
