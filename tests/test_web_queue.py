@@ -142,3 +142,40 @@ def test_no_shell_in_the_web_package():
     for path in Path(lmtflow.web.__file__).parent.glob("*.py"):
         text = path.read_text()
         assert "shell=True" not in text and "os.system" not in text, path
+
+
+def test_job_config_keeps_every_attempt_on_disk_with_its_newest_values(tmp_path):
+    """Attempts made from the command line (configs saved under .lmtflow/configs), in the
+    project file, or by earlier web jobs: those with a directory keep their column, with the
+    values of their newest record; another project's attempt of the same name does not count."""
+    import os
+
+    import yaml
+
+    from lmtflow.web.overlay import job_config
+    from lmtflow.workflow import CONFIGS_DIR
+
+    work = tmp_path / "work"
+    for name in ("cli", "file", "web", "gone_elsewhere"):
+        (work / "P1" / "100" / "attempts" / name).mkdir(parents=True)
+    (work / "P1" / "project.yaml").write_text(yaml.safe_dump(
+        {"obsnums": [100], "attempts": {"file": {"grid": {"nppb": 2}},
+                                        "never_run": {"grid": {"nppb": 5}}}}))  # fmt: skip
+    saved = work / CONFIGS_DIR
+    saved.mkdir(parents=True)
+
+    def record(name: str, obsnums: list[int], attempts: dict, when: float) -> None:
+        path = saved / name
+        path.write_text(yaml.safe_dump({"obsnums": obsnums, "attempts": attempts}))
+        os.utime(path, (when, when))
+
+    record("old.yaml", [100], {"cli": {"grid": {"nppb": 3}}}, 1000)
+    record("new.yaml", [100], {"cli": {"grid": {"nppb": 4}}}, 2000)  # re-made: newest wins
+    record("other.yaml", [999], {"gone_elsewhere": {"grid": {"nppb": 9}}}, 3000)
+    (saved / "broken.yaml").write_text("attempts: [")  # a damaged record is skipped
+    known = {"web": (1500.0, {"baseline": {"dv": 80}})}
+    cfg = job_config(work, None, "P1", "100", "new", {"grid": {"nppb": 6}}, known)
+    assert cfg["attempts"] == {"cli": {"grid": {"nppb": 4}}, "file": {"grid": {"nppb": 2}},
+                               "web": {"baseline": {"dv": 80}},
+                               "new": {"grid": {"nppb": 6}}}  # fmt: skip
+    assert cfg["obsnums"] == [100] and cfg["work_lmt"] == str(work)
