@@ -9,12 +9,13 @@ config), and an attempt made from the command line must keep its column.
 
 Decisions (an observatory server where PIs work both from a shell and the browser):
 
-* an attempt counts when its directory exists under one of the labels in question; a config
-  naming an attempt that was never run there adds nothing (a web job must not reduce other
-  people's attempts as a side effect);
-* the overlay is the one of the newest record of that name (a re-made attempt has a newer
-  config), among configs that reduce at least one ObsNum of the project;
-* an attempt directory that no record explains cannot be rebuilt and is reported, not guessed.
+* a web job keeps every attempt of the project file, of the earlier web jobs and of the
+  configs saved by command-line runs that reduce one of its ObsNums (an attempt that equals
+  the base for an ObsNum has no directory of its own, so the directories alone cannot tell);
+* the values are those of the newest record of that name (a re-made attempt has a newer
+  config); a config naming an attempt it did not run still counts, so such an attempt may be
+  reduced by the next web job that regenerates the attempts page;
+* an attempt directory that no record explains cannot be rebuilt: the job's log says so.
 """
 
 from __future__ import annotations

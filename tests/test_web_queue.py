@@ -146,8 +146,9 @@ def test_no_shell_in_the_web_package():
 
 def test_job_config_keeps_every_attempt_on_disk_with_its_newest_values(tmp_path):
     """Attempts made from the command line (configs saved under .lmtflow/configs), in the
-    project file, or by earlier web jobs: those with a directory keep their column, with the
-    values of their newest record; another project's attempt of the same name does not count."""
+    project file, or by earlier web jobs keep their column, with the values of their newest
+    record; a config of other ObsNums (another project's attempt of the same name) does not
+    count."""
     import os
 
     import yaml
@@ -176,6 +177,7 @@ def test_job_config_keeps_every_attempt_on_disk_with_its_newest_values(tmp_path)
     known = {"web": (1500.0, {"baseline": {"dv": 80}})}
     cfg = job_config(work, None, "P1", "100", "new", {"grid": {"nppb": 6}}, known)
     assert cfg["attempts"] == {"cli": {"grid": {"nppb": 4}}, "file": {"grid": {"nppb": 2}},
+                               "never_run": {"grid": {"nppb": 5}},
                                "web": {"baseline": {"dv": 80}},
                                "new": {"grid": {"nppb": 6}}}  # fmt: skip
     assert cfg["obsnums"] == [100] and cfg["work_lmt"] == str(work)

@@ -23,13 +23,7 @@ import yaml
 from ..attempts import BASE
 from ..config import _explain, _normalise, load_schema, resolve_ref
 from ..errors import ConfigError
-from ..recorded import (
-    Record,
-    attempts_on_disk,
-    label_obsnums,
-    newest,
-    saved_config_attempts,
-)
+from ..recorded import Record, label_obsnums, newest, saved_config_attempts
 
 MAX_BODY = 64 * 1024
 PROJECT_FILE = "project.yaml"
@@ -173,10 +167,10 @@ def job_config(work_lmt: Path, data_lmt: Path | None, pid: str, scope: str, atte
                overlay: dict[str, Any], known: dict[str, Record] | None = None
                ) -> dict[str, Any]:  # fmt: skip
     """The whole config a job runs: the project's (one ObsNum if ``scope`` is one), the
-    trees, this attempt and every attempt already on disk for the labels it reduces, so that
-    the regenerated attempts pages keep their columns (:mod:`lmtflow.recorded`: the newest of
-    the project file's, the configs saved by command-line runs and ``known``, the earlier web
-    jobs' (time, overlay))."""
+    trees, this attempt and every attempt made before for the ObsNums it reduces, so that
+    the regenerated attempts pages keep their columns: those of the project file, of the
+    configs saved by command-line runs of these ObsNums and ``known`` (the earlier web jobs'
+    (time, overlay)), each with the values of its newest record (:mod:`lmtflow.recorded`)."""
     root = work_lmt / pid
     raw = project_config(work_lmt, pid)
     if scope.isdigit():  # launched from an ObsNum page: that ObsNum only
@@ -191,9 +185,7 @@ def job_config(work_lmt: Path, data_lmt: Path | None, pid: str, scope: str, atte
                  for name, value in (raw.get("attempts") or {}).items()}  # fmt: skip
     records = newest(saved_config_attempts(work_lmt, label_obsnums(labels)), from_file,
                      known or {})  # fmt: skip
-    made = attempts_on_disk(root, labels)
-    raw["attempts"] = {name: value for name, (_, value) in sorted(records.items())
-                       if name in made}  # fmt: skip
+    raw["attempts"] = {name: value for name, (_, value) in sorted(records.items())}
     raw["data_lmt"] = str(data_lmt or "")
     raw["work_lmt"] = str(work_lmt)
     if attempt != BASE:
