@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from lmtflow.web import accounts  # noqa: E402
 from lmtflow.web.db import connect, migrate  # noqa: E402
 from lmtflow.web.jobs import job_dir  # noqa: E402
-from tests.web_helpers import csrf_of, free_port, login  # noqa: E402
+from tests.web_helpers import csrf_of, login, start_server  # noqa: E402
 
 PASSWORD = "benchmark password"
 
@@ -162,19 +161,9 @@ def main() -> int:
     db = connect(tmp / "web.sqlite")
     accounts.add_user(db, "bench", PASSWORD, staff=True)
     db.close()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "lmtflow.cli", "web", "serve", "--config",
-                               str(config), "--port", str(port)],
-                              env={**os.environ, "PYTHONPATH": str(ROOT)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    server = start_server(config, {}, tmp / "server.log")
+    url = server.url
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(url + "/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
         client = login(url, "bench", PASSWORD)
         print(f"load average at the start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
         job_id, posted = launch(client, url, pid, ps, "one", 81)
@@ -192,8 +181,7 @@ def main() -> int:
                watches)  # fmt: skip
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
-        server.terminate()
-        server.wait(30)
+        server.stop()
     return 0
 
 
