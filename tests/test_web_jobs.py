@@ -104,13 +104,16 @@ def wait_final(server, job_id: int, timeout: float = 240) -> sqlite3.Row:
     raise AssertionError(f"job {job_id} still {_job(server, job_id)['state']}")
 
 
-def runners() -> list[int]:
-    """Live runner processes (the process table, not the database)."""
-    out = []
+def runners(server) -> list[int]:
+    """Live runner processes of ``server`` (the process table, not the database; runners of
+    other servers on this machine, e.g. a benchmark's, are told apart by their database)."""
+    out, database = [], str((server.root / "web.sqlite").resolve())
     for p in psutil.process_iter(["cmdline", "status"]):
         cmd = p.info["cmdline"] or []
         if "lmtflow.web.runner" in cmd and p.info["status"] != psutil.STATUS_ZOMBIE:
-            out.append(p.pid)
+            with contextlib.suppress(psutil.Error):
+                if p.environ().get("LMTFLOW_WEB_DB") == database:
+                    out.append(p.pid)
     return out
 
 
@@ -263,17 +266,20 @@ def test_two_launches_queue_fifo_with_one_runner_per_project(jobs_server, runa):
     second = job_id_of(launch(runa, jobs_server, "dv120", "baseline: {dv: 120}"))
     page = runa.get(f"/p/{PROJECT}/jobs/{second}").text
     assert "position 2 in the project" in page or _job(jobs_server, first)["state"] != "running"
-    seen = set()
+    seen, most = set(), 0
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         states = (_job(jobs_server, first)["state"], _job(jobs_server, second)["state"])
         seen.add(states)
         assert states.count("running") <= 1, states
-        assert len(runners()) <= 1
+        live = runners(jobs_server)
+        assert len(live) <= 1, live
+        most = max(most, len(live))
         if all(s in FINAL for s in states):
             break
         time.sleep(0.05)
     assert ("running", "queued") in seen  # FIFO: the first ran while the second waited
+    assert most == 1  # the process table did show the runner (the check can see one)
     assert states == ("succeeded", "succeeded"), [_job(jobs_server, j)["error"]
                                                   for j in (first, second)]  # fmt: skip
     a, b = _job(jobs_server, first), _job(jobs_server, second)
