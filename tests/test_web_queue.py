@@ -91,6 +91,26 @@ def test_dispatch_is_fifo_per_project_within_the_global_cap(tmp_path, db):
             child.wait()
 
 
+def test_the_next_job_waits_for_the_last_runner_to_exit(tmp_path, db):
+    """A runner records its result, then exits (closing its log, releasing the project's
+    lock): the project's next job starts only once that process is gone."""
+    s = _settings(tmp_path, max_runners=2, max_queued_per_user=10)
+    first, second = (_launch(db, s, attempt=a)[0] for a in ("a", "b"))
+    d = _Sleeper(s)
+    try:
+        assert d.dispatch(db) == [first]
+        jobs.finish(db, first, "succeeded")  # the runner's last word; it is still alive
+        d.reconcile(db)
+        assert d.dispatch(db) == []
+        d.children[first].kill()
+        d.children[first].wait()
+        assert d.dispatch(db) == [second]
+    finally:
+        for child in d.children.values():
+            child.kill()
+            child.wait()
+
+
 def test_two_dispatchers_on_one_database_start_each_job_once(tmp_path, db):
     """Several server processes (uvicorn workers) each run a dispatcher on the same database:
     the claim queued -> running happens inside BEGIN IMMEDIATE, so no job starts twice."""

@@ -299,7 +299,7 @@ class Dispatcher:
         started = []
         conn.execute("BEGIN IMMEDIATE")
         try:
-            busy = {r[0] for r in conn.execute("SELECT pid FROM jobs WHERE state = 'running'")}
+            busy = self._busy_projects(conn)
             slots = self.settings.runner["max_runners"] - len(busy)
             heads = conn.execute(
                 "SELECT MIN(id) AS id, pid FROM jobs WHERE state = 'queued' GROUP BY pid "
@@ -321,6 +321,24 @@ class Dispatcher:
             conn.execute("ROLLBACK")
             raise
         return started
+
+    def _busy_projects(self, conn: sqlite3.Connection) -> set[str]:
+        """Projects with a running job, or with a runner that recorded its result and is still
+        exiting (it holds the project's lock until it is gone: the next one waits for that)."""
+        busy = {r[0] for r in conn.execute("SELECT pid FROM jobs WHERE state = 'running'")}
+        cutoff = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+        for job in conn.execute(
+                "SELECT id, pid, pid_os FROM jobs WHERE state IN ('succeeded', 'failed', "
+                "'cancelled') AND pid_os IS NOT NULL AND ended_utc >= ?", (cutoff,)):  # fmt: skip
+            child = self.children.get(job["id"])
+            if child is not None:  # ours: ask it (and reap it once it has exited)
+                if child.poll() is None:
+                    busy.add(job["pid"])
+                else:
+                    del self.children[job["id"]]
+            elif runner_alive(job["pid_os"], job["id"]):  # another server process's
+                busy.add(job["pid"])
+        return busy
 
     def _spawn(self, job_id: int) -> subprocess.Popen:
         work = self.settings.work_lmt
