@@ -146,11 +146,12 @@ def _run_locked(conn, job, runner, config, configfile, out, stopping) -> int:
         try:
             cfg, infos, products, targets = plan_attempt(config, job["attempt"])
             targets += compare_pages(work, job["pid"], products)
-            lost = attempts_on_disk(work / job["pid"], {p.label for p in products})
-            if lost - set(cfg["attempts"]):
+            unexplained = attempts_on_disk(work / job["pid"], {p.label for p in products})
+            unexplained -= set(cfg["attempts"])
+            if unexplained:
                 keep.write("lmtflow: warning: no saved config records the values of the "
-                           f"attempts {', '.join(sorted(lost - set(cfg['attempts'])))}; their "
-                           "columns are left out of the attempts pages\n")  # fmt: skip
+                           f"attempts {', '.join(sorted(unexplained))}; their columns are "
+                           "left out of the attempts pages\n")  # fmt: skip
             cmd = snakemake_command(cfg["data_lmt"], cfg["work_lmt"], sorted(infos),
                                     cores=runner.get("cores", 2), directory=smk,
                                     configfile=configfile, targets=targets,
