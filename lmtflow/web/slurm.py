@@ -27,10 +27,16 @@ def job_prefix(job_id: int) -> str:
 
 @cache
 def _executor(profile: str) -> str:
+    """The profile's ``executor`` ("" if it has none or cannot be read: the runner then
+    fails the job with the profile's error, the dispatcher must not stop on it)."""
     from ..commands.run import profile_path
+    from ..errors import LmtflowError
 
-    text = (profile_path(profile) / "config.yaml").read_text()
-    return str((yaml.safe_load(text) or {}).get("executor", ""))
+    try:
+        raw = yaml.safe_load((profile_path(profile) / "config.yaml").read_text())
+    except (LmtflowError, OSError, yaml.YAMLError):
+        return ""
+    return str(raw.get("executor", "")) if isinstance(raw, dict) else ""
 
 
 def uses_slurm(runner: dict) -> bool:
