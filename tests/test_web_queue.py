@@ -201,3 +201,16 @@ def test_job_config_keeps_every_attempt_on_disk_with_its_newest_values(tmp_path)
                                "web": {"baseline": {"dv": 80}},
                                "new": {"grid": {"nppb": 6}}}  # fmt: skip
     assert cfg["obsnums"] == [100] and cfg["work_lmt"] == str(work)
+
+
+def test_the_slurm_prefix_follows_the_profile_executor(tmp_path):
+    """A profile is SLURM by its ``executor``, whatever its directory is called."""
+    from lmtflow.web.slurm import profile_args
+
+    site = tmp_path / "cluster"
+    site.mkdir()
+    (site / "config.yaml").write_text("executor: slurm\njobs: 4\n")
+    assert profile_args({"profile": str(site)}, 12)[-2:] == ["--slurm-jobname-prefix",
+                                                             "lmtweb12"]  # fmt: skip
+    assert "--slurm-jobname-prefix" not in profile_args({"profile": "local"}, 12)
+    assert profile_args({"profile": None}, 12) == []
