@@ -22,7 +22,9 @@ ACTIVE = {"PENDING", "RUNNING", "COMPLETING", "CONFIGURING", "SUSPENDED", "REQUE
 @pytest.fixture(scope="module")
 def slurm_server(web_tree, slurm: SlurmCluster, tmp_path_factory):
     root = tmp_path_factory.mktemp("web_slurm")
-    shutil.copytree(web_tree["root"], root / "tree", symlinks=True)
+    others = {str(web_tree["map"]), str(web_tree["bs"])}  # the job needs the Ps and its Cal
+    shutil.copytree(web_tree["root"], root / "tree", symlinks=True,
+                    ignore=lambda d, names: others & set(names))  # fmt: skip
     tree = {**web_tree, "root": root / "tree", "work": root / "tree" / "work"}
     profile = write_test_profile(root, slurm)
     config = write_web_config(root, tree, runner={"cores": 1, "profile": str(profile)})
