@@ -164,7 +164,7 @@ def test_no_shell_in_the_web_package():
         assert "shell=True" not in text and "os.system" not in text, path
 
 
-def test_job_config_keeps_every_attempt_on_disk_with_its_newest_values(tmp_path):
+def test_job_config_keeps_every_recorded_attempt_with_its_newest_values(tmp_path):
     """Attempts made from the command line (configs saved under .lmtflow/configs), in the
     project file, or by earlier web jobs keep their column, with the values of their newest
     record; a config of other ObsNums (another project's attempt of the same name) does not
