@@ -200,7 +200,7 @@ def run_attempt(
     if overrides is not None:
         raw["attempts"] = {**raw.get("attempts", {}), name: overrides}
     cfg, infos, products, targets = plan_attempt(raw, name)
-    configfile = attempt_config_path(cfg["work_lmt"], name, raw)
+    configfile = saved_config_path(cfg["work_lmt"], name, raw)
     configfile.parent.mkdir(parents=True, exist_ok=True)
     configfile.write_text(yaml.safe_dump(raw, sort_keys=False))
     ran = run_in_process(cfg["data_lmt"], cfg["work_lmt"], sorted(infos), cores=cores,
@@ -226,13 +226,19 @@ def plan_attempt(raw: dict[str, Any], name: str) -> tuple[dict, dict, list[Produ
     return cfg, infos, products, targets
 
 
-def attempt_config_path(work_lmt: str | Path, name: str, raw: dict[str, Any]) -> Path:
-    """Where :func:`run_attempt` saves the config of attempt ``name``.
+CONFIGS_DIR = Path(".lmtflow") / "configs"
+"""Where :func:`run_attempt` and ``lmtflow run`` keep the configs they ran (under the work
+tree); :mod:`lmtflow.recorded` reads attempts back from there."""
+
+
+def saved_config_path(work_lmt: str | Path, stem: str, raw: dict[str, Any]) -> Path:
+    """Where a run saves the config it hands to Snakemake: ``<stem>-<sha12>.yaml`` in
+    :data:`CONFIGS_DIR`, ``stem`` the attempt name (:func:`run_attempt`) or ``run``.
 
     The file is named after a hash of the whole config, so two projects (or two configs)
-    launching an attempt of the same name in one work tree never overwrite each other's
-    file; the same config run twice reuses its file."""
+    running at once in one work tree never overwrite each other's file; the same config run
+    twice reuses its file."""
     import hashlib
 
     digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
-    return Path(work_lmt) / ".lmtflow" / "attempts" / f"{name}-{digest[:12]}.yaml"
+    return Path(work_lmt) / CONFIGS_DIR / f"{stem}-{digest[:12]}.yaml"

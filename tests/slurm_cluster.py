@@ -239,3 +239,26 @@ def _wait_for(path: Path, timeout: float, cluster: SlurmCluster) -> None:
         if time.monotonic() > deadline or any(p.poll() is not None for p in cluster.procs):
             raise RuntimeError(f"{path} did not appear\n{cluster.logs()}")
         time.sleep(0.1)
+
+
+def write_test_profile(directory: Path, cluster: SlurmCluster) -> Path:
+    """profiles/slurm with only the site settings replaced (partition, no account, squeue);
+    returns ``directory/profile``."""
+    import yaml
+
+    from lmtflow.workflow import REPO
+
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    assert profile["executor"] == "slurm" and "slurm_partition" in profile["default-resources"]
+    profile["default-resources"] = {"slurm_partition": cluster.partition, "runtime": 10,
+                                    "mem_mb": 500}  # fmt: skip
+    profile.update({
+        "slurm-no-account": True,  # no accounting database on the test cluster
+        "slurm-status-command": "squeue",  # sacct needs slurmdbd
+        "slurm-init-seconds-before-status-checks": 2,
+        "latency-wait": 10,
+        "retries": 0,
+    })  # fmt: skip
+    (directory / "profile").mkdir()
+    (directory / "profile" / "config.yaml").write_text(yaml.safe_dump(profile))
+    return directory / "profile"

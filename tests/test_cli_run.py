@@ -120,6 +120,25 @@ def test_errors_come_before_anything_runs(small_sim, tmp_path):
     assert not (tmp_path / "w").exists()
 
 
+def test_two_projects_at_once_keep_their_own_config_file(small_sim, tmp_path):
+    """Two ``lmtflow run`` of different projects in one work tree at the same time (dry runs):
+    each hands Snakemake its own saved config (named by its hash), neither overwrites the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import yaml
+
+    work = tmp_path / "w"
+    nums = (small_sim.labels["ps"], small_sim.labels["ps_1mm"])  # projects MU-8 and MU-46
+    with ThreadPoolExecutor(2) as pool:
+        procs = list(pool.map(lambda n: lmtflow("run", str(n), "--data-lmt",
+                                                str(small_sim.data_lmt), "--work-lmt", str(work),
+                                                "-n"), nums))  # fmt: skip
+    assert all(p.returncode == 0 for p in procs), [p.stderr[-2000:] for p in procs]
+    saved = sorted((work / ".lmtflow" / "configs").glob("run-*.yaml"))
+    assert sorted(yaml.safe_load(f.read_text())["obsnums"] for f in saved) == [[n] for n in nums]
+    assert not (work / ".lmtflow" / "run.yaml").exists()
+
+
 def test_a_failed_step_exits_nonzero_with_its_log(project_run):
     """Last in this module: it damages the work tree."""
     work = project_run["work"]

@@ -1,7 +1,8 @@
 """The workflow on a real single-node SLURM cluster through profiles/slurm, and its profiles.
 
-The cluster (munged, slurmctld, slurmd from Debian packages) is started by a module fixture,
-see tests/slurm_cluster.py. As root (the README's test command, which installs the packages)
+The cluster (munged, slurmctld, slurmd from Debian packages) is started once per session by
+the ``slurm`` fixture of tests/conftest.py (tests/test_web_slurm.py shares it), see
+tests/slurm_cluster.py. As root (the README's test command, which installs the packages)
 they must run: a missing package fails them. Without root they skip and say why, unless
 LMTFLOW_REQUIRE_SLURM is set (as .ci/run does): then they fail.
 """
@@ -9,7 +10,6 @@ LMTFLOW_REQUIRE_SLURM is set (as .ci/run does): then they fail.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections import Counter
@@ -23,46 +23,10 @@ from astropy.io import fits
 from lmtflow import resources
 from lmtflow.workflow import REPO, snakemake_command
 
-from .slurm_cluster import SlurmCluster, missing_requirements, start_cluster
+from .slurm_cluster import SlurmCluster, start_cluster, write_test_profile
 from .workflow_helpers import FINISHED
 
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: .*/((?:group|rule)_[^/]+)/")
-
-
-@pytest.fixture(scope="module")
-def slurm() -> SlurmCluster:
-    reason = missing_requirements()
-    if reason:
-        # The README's test command runs as root and installs munge and SLURM first
-        # (install-test-deps.sh), so as root a missing piece is a broken set-up: fail. Only a
-        # developer's run without root may skip, unless LMTFLOW_REQUIRE_SLURM is set (.ci/run).
-        if os.environ.get("LMTFLOW_REQUIRE_SLURM") or os.geteuid() == 0:
-            pytest.fail(f"the SLURM tests must run here but SLURM cannot start: {reason} "
-                        "(bash install-test-deps.sh installs it)")  # fmt: skip
-        pytest.skip(f"no SLURM cluster can be started here: {reason}")
-    cluster = start_cluster()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-def _test_profile(tmp_path: Path, slurm: SlurmCluster) -> Path:
-    """profiles/slurm with only the site settings replaced: partition, no account, squeue."""
-    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
-    assert profile["executor"] == "slurm" and "slurm_partition" in profile["default-resources"]
-    profile["default-resources"] = {"slurm_partition": slurm.partition, "runtime": 10,
-                                    "mem_mb": 500}  # fmt: skip
-    profile.update({
-        "slurm-no-account": True,  # no accounting database on the test cluster
-        "slurm-status-command": "squeue",  # sacct needs slurmdbd
-        "slurm-init-seconds-before-status-checks": 2,
-        "latency-wait": 10,
-        "retries": 0,
-    })  # fmt: skip
-    (tmp_path / "profile").mkdir()
-    (tmp_path / "profile" / "config.yaml").write_text(yaml.safe_dump(profile))
-    return tmp_path / "profile"
 
 
 def _raw_mb(data_lmt: Path, obsnum: int) -> float:
@@ -75,7 +39,7 @@ def _raw_mb(data_lmt: Path, obsnum: int) -> float:
 
 @pytest.mark.slow
 def test_map_on_slurm_equals_local_run(small_sim, reduced, slurm, tmp_path: Path) -> None:
-    profile = _test_profile(tmp_path, slurm)
+    profile = write_test_profile(tmp_path, slurm)
     obsnum = small_sim.labels["map"]
     cmd = snakemake_command(small_sim.data_lmt, tmp_path / "work", [obsnum], cores=2,
                             directory=tmp_path, extra_args=["--profile", str(profile)])  # fmt: skip
@@ -173,7 +137,7 @@ def test_mosaic_on_slurm_one_job_per_obsnum(slurm, tmp_path: Path) -> None:
     maps = mosaic.map_obsnums(2)
     config = tmp_path / "project.yaml"
     config.write_text(yaml.safe_dump(mosaic.mosaic_project(maps, sim.data_lmt, tmp_path / "work")))
-    profile = _test_profile(tmp_path, slurm)
+    profile = write_test_profile(tmp_path, slurm)
     cmd = snakemake_command(sim.data_lmt, tmp_path / "work", [], directory=tmp_path,
                             configfile=config, targets=["science"],
                             extra_args=["--profile", str(profile)])  # fmt: skip

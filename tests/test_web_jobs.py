@@ -10,6 +10,7 @@ are done, so an attempt is a few short Snakemake jobs.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
@@ -25,6 +26,7 @@ import psutil
 import pytest
 
 from lmtflow.cli import main as lmtflow_main
+from lmtflow.treediff import diff_trees
 from lmtflow.web.jobs import job_dir
 
 from .web_helpers import OTHER, PROJECT, csrf_of, login, start_server, write_web_config
@@ -43,7 +45,9 @@ def jobs_server(web_tree, tmp_path_factory):
         f"obsnums: [{tree['map']}, {tree['ps']}, {tree['bs']}]\n"
         "attempts: {coarse: {grid: {resolution: 16}}}\n")  # fmt: skip
     config = write_web_config(root, tree, runner={"cores": 2, "max_runners": 2,
-                                                  "max_queued_per_user": 4})  # fmt: skip
+                                                  "max_queued_per_user": 4,
+                                                  "max_streams_per_user": 2,
+                                                  "max_streams": 3})  # fmt: skip
     pw = root / "pw.txt"
     pw.write_text("runner password 1\n")
     for name, role, pid in (("runa", "runner", PROJECT), ("vic", "viewer", PROJECT),
@@ -52,6 +56,7 @@ def jobs_server(web_tree, tmp_path_factory):
                              "--password-file", str(pw), "--config", str(config)]) == 0  # fmt: skip
     server = start_server(config, tree, root / "server.log")
     server.root = root
+    server.pristine = web_tree["work"]  # the tree before any job (read only)
     yield server
     server.stop()
 
@@ -99,13 +104,16 @@ def wait_final(server, job_id: int, timeout: float = 240) -> sqlite3.Row:
     raise AssertionError(f"job {job_id} still {_job(server, job_id)['state']}")
 
 
-def runners() -> list[int]:
-    """Live runner processes (the process table, not the database)."""
-    out = []
+def runners(server) -> list[int]:
+    """Live runner processes of ``server`` (the process table, not the database; runners of
+    other servers on this machine, e.g. a benchmark's, are told apart by their database)."""
+    out, database = [], str((server.root / "web.sqlite").resolve())
     for p in psutil.process_iter(["cmdline", "status"]):
         cmd = p.info["cmdline"] or []
         if "lmtflow.web.runner" in cmd and p.info["status"] != psutil.STATUS_ZOMBIE:
-            out.append(p.pid)
+            with contextlib.suppress(psutil.Error):
+                if p.environ().get("LMTFLOW_WEB_DB") == database:
+                    out.append(p.pid)
     return out
 
 
@@ -175,6 +183,11 @@ def test_injection_in_every_string_field_is_refused_or_harmless(jobs_server, run
 
 def test_launch_runs_the_attempt_to_the_attempts_column(jobs_server, runa, capsys):
     ps = jobs_server.tree["ps"]
+    # an attempt made from the command line, not in the project file: it keeps its column
+    work, data = jobs_server.tree["work"], jobs_server.tree["data_lmt"]
+    assert lmtflow_main(["run", str(ps), "--data-lmt", str(data), "--work-lmt", str(work),
+                         "--attempt", "cli1", "--set", "baseline.dw=150", "--cores", "2"]) == 0
+    capsys.readouterr()
     r = launch(runa, jobs_server, "order2", "baseline: {b_order: 2}")
     job_id = job_id_of(r)
     again = launch(runa, jobs_server, "order2", "baseline: {b_order: 2}")
@@ -200,6 +213,7 @@ def test_launch_runs_the_attempt_to_the_attempts_column(jobs_server, runa, capsy
     assert runa.get(zip_url, params={"download": 1}).status_code == 200
     compare = runa.get(f"/p/{PROJECT}/files/{ps}/attempts.html").text
     assert "order2" in compare and "coarse" in compare  # the new column beside the old one
+    assert "attempts/cli1/" in compare  # (lost before: a job's config named only its attempts)
     params = (jobs_server.tree["work"] / PROJECT / str(ps) / "attempts" / "order2" / "params"
               / "baseline__0.json").read_text()  # fmt: skip
     assert '"b_order": 2' in params
@@ -252,21 +266,39 @@ def test_two_launches_queue_fifo_with_one_runner_per_project(jobs_server, runa):
     second = job_id_of(launch(runa, jobs_server, "dv120", "baseline: {dv: 120}"))
     page = runa.get(f"/p/{PROJECT}/jobs/{second}").text
     assert "position 2 in the project" in page or _job(jobs_server, first)["state"] != "running"
-    seen = set()
+    seen, most = set(), 0
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         states = (_job(jobs_server, first)["state"], _job(jobs_server, second)["state"])
         seen.add(states)
         assert states.count("running") <= 1, states
-        assert len(runners()) <= 1
+        live = runners(jobs_server)
+        assert len(live) <= 1, live
+        most = max(most, len(live))
         if all(s in FINAL for s in states):
             break
         time.sleep(0.05)
     assert ("running", "queued") in seen  # FIFO: the first ran while the second waited
+    assert most == 1  # the process table did show the runner (the check can see one)
     assert states == ("succeeded", "succeeded"), [_job(jobs_server, j)["error"]
                                                   for j in (first, second)]  # fmt: skip
     a, b = _job(jobs_server, first), _job(jobs_server, second)
     assert a["ended_utc"] <= b["started_utc"]
+    # The same two attempts one after the other from the command line, on a copy of the Ps
+    # ObsNum and its Cal as they were before any job: the same products, byte for byte.
+    tree, ps = jobs_server.tree, str(jobs_server.tree["ps"])
+    seq = jobs_server.root / "sequential"
+    others = {str(tree["map"]), str(tree["bs"])}
+    shutil.copytree(jobs_server.pristine / PROJECT, seq / PROJECT,
+                    ignore=lambda d, names: others & set(names))  # fmt: skip
+    for name, dv in (("dv80", 80), ("dv120", 120)):
+        assert lmtflow_main(["run", ps, "--data-lmt", str(tree["data_lmt"]), "--work-lmt",
+                             str(seq), "--attempt", name, "--set", f"baseline.dv={dv}",
+                             "--cores", "2"]) == 0  # fmt: skip
+        web = tree["work"] / PROJECT / ps / "attempts" / name
+        by_hand = seq / PROJECT / ps / "attempts" / name
+        assert list((web / "srdp").glob("*.fits")) and list(web.glob("*.zip"))
+        assert diff_trees(web, by_hand) == []  # SRDP, QA numbers, parameters, the zip
 
 
 def test_cancel_stops_the_group_and_a_relaunch_works(jobs_server, runa):
@@ -291,6 +323,36 @@ def test_cancel_stops_the_group_and_a_relaunch_works(jobs_server, runa):
     assert done["state"] == "succeeded", done["error"]
     log = (job_dir(jobs_server.tree["work"], again) / "log.txt").read_text()
     assert "cannot be locked" not in log
+
+
+def test_live_streams_are_capped_per_user_and_per_server(jobs_server, runa):
+    """Event streams of a running job: 2 per user, 3 in all (this server's web.yaml); the
+    next gets 429 (the page then polls), and a closed stream frees its slot."""
+    job_id = job_id_of(launch(runa, jobs_server, "streams", "baseline: {dv: 85}"))
+    _wait_state(jobs_server, job_id, "running")
+    path = f"/p/{PROJECT}/jobs/{job_id}/events"
+    vic = _client(jobs_server, "vic")
+    with contextlib.ExitStack() as open_streams:
+
+        def stream(client):
+            return open_streams.enter_context(client.stream("GET", path))
+
+        first, second = stream(runa), stream(runa)
+        assert first.status_code == second.status_code == 200
+        over = stream(runa)
+        assert over.status_code == 429 and "at most 2" in over.read().decode()
+        assert stream(vic).status_code == 200  # another user: the server's third
+        full = stream(vic)
+        assert full.status_code == 429 and "too many" in full.read().decode()
+        first.close()
+        deadline = time.monotonic() + 10
+        while (again := stream(runa)).status_code == 429 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert again.status_code == 200
+    token = csrf_of(runa, f"/p/{PROJECT}/jobs/{job_id}")
+    runa.post(f"/p/{PROJECT}/jobs/{job_id}/cancel", data={"csrf_token": token},
+              headers={"Origin": jobs_server.url})  # fmt: skip
+    assert wait_final(jobs_server, job_id, timeout=60)["state"] in FINAL
 
 
 def test_a_sigkilled_runner_fails_with_the_reason(jobs_server, runa):

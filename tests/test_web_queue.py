@@ -13,7 +13,7 @@ import pytest
 from lmtflow.web import jobs
 from lmtflow.web.db import connect, migrate
 from lmtflow.web.settings import Settings, check_web_config
-from lmtflow.workflow import attempt_config_path
+from lmtflow.workflow import saved_config_path
 
 
 def _settings(tmp_path, **runner) -> Settings:
@@ -91,12 +91,67 @@ def test_dispatch_is_fifo_per_project_within_the_global_cap(tmp_path, db):
             child.wait()
 
 
+def test_the_next_job_waits_for_the_last_runner_to_exit(tmp_path, db):
+    """A runner records its result, then exits (closing its log, releasing the project's
+    lock): the project's next job starts only once that process is gone."""
+    s = _settings(tmp_path, max_runners=2, max_queued_per_user=10)
+    first, second = (_launch(db, s, attempt=a)[0] for a in ("a", "b"))
+    d = _Sleeper(s)
+    try:
+        assert d.dispatch(db) == [first]
+        jobs.finish(db, first, "succeeded")  # the runner's last word; it is still alive
+        d.reconcile(db)
+        assert d.dispatch(db) == []
+        d.children[first].kill()
+        d.children[first].wait()
+        assert d.dispatch(db) == [second]
+    finally:
+        for child in d.children.values():
+            child.kill()
+            child.wait()
+
+
+def test_two_dispatchers_on_one_database_start_each_job_once(tmp_path, db):
+    """Several server processes (uvicorn workers) each run a dispatcher on the same database:
+    the claim queued -> running happens inside BEGIN IMMEDIATE, so no job starts twice."""
+    import threading
+
+    s = _settings(tmp_path, max_runners=8, max_queued_per_user=20)
+    ids = [_launch(db, s, pid=f"P{i}", attempt="a")[0] for i in range(6)]
+    dispatchers = [_Sleeper(s), _Sleeper(s)]
+    started: list[list[int]] = [[], []]
+    go = threading.Barrier(2)
+
+    def run(k: int) -> None:
+        conn = connect(tmp_path / "db.sqlite")
+        go.wait()
+        for _ in range(5):
+            started[k] += dispatchers[k].dispatch(conn)
+        conn.close()
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(started[0] + started[1]) == ids  # every job once, none twice
+        pids = {r["pid_os"] for r in db.execute("SELECT pid_os FROM jobs")}
+        children = {c.pid for d in dispatchers for c in d.children.values()}
+        assert pids == children and len(children) == len(ids)
+    finally:
+        for d in dispatchers:
+            for child in d.children.values():
+                child.kill()
+                child.wait()
+
+
 def test_run_attempt_config_file_is_per_config():
     one = {"work_lmt": "/w", "obsnums": [1], "attempts": {"smooth": {"grid": {"nppb": 3}}}}
     two = {**one, "obsnums": [2]}
-    a, b = attempt_config_path("/w", "smooth", one), attempt_config_path("/w", "smooth", two)
+    a, b = saved_config_path("/w", "smooth", one), saved_config_path("/w", "smooth", two)
     assert a != b and a.parent == b.parent and a.name.startswith("smooth-")
-    assert attempt_config_path("/w", "smooth", json.loads(json.dumps(one))) == a
+    assert saved_config_path("/w", "smooth", json.loads(json.dumps(one))) == a
 
 
 def test_no_shell_in_the_web_package():
@@ -107,3 +162,55 @@ def test_no_shell_in_the_web_package():
     for path in Path(lmtflow.web.__file__).parent.glob("*.py"):
         text = path.read_text()
         assert "shell=True" not in text and "os.system" not in text, path
+
+
+def test_job_config_keeps_every_recorded_attempt_with_its_newest_values(tmp_path):
+    """Attempts made from the command line (configs saved under .lmtflow/configs), in the
+    project file, or by earlier web jobs keep their column, with the values of their newest
+    record; a config of other ObsNums (another project's attempt of the same name) does not
+    count."""
+    import os
+
+    import yaml
+
+    from lmtflow.web.overlay import job_config
+    from lmtflow.workflow import CONFIGS_DIR
+
+    work = tmp_path / "work"
+    for name in ("cli", "file", "web", "gone_elsewhere"):
+        (work / "P1" / "100" / "attempts" / name).mkdir(parents=True)
+    (work / "P1" / "project.yaml").write_text(yaml.safe_dump(
+        {"obsnums": [100], "attempts": {"file": {"grid": {"nppb": 2}},
+                                        "never_run": {"grid": {"nppb": 5}}}}))  # fmt: skip
+    saved = work / CONFIGS_DIR
+    saved.mkdir(parents=True)
+
+    def record(name: str, obsnums: list[int], attempts: dict, when: float) -> None:
+        path = saved / name
+        path.write_text(yaml.safe_dump({"obsnums": obsnums, "attempts": attempts}))
+        os.utime(path, (when, when))
+
+    record("old.yaml", [100], {"cli": {"grid": {"nppb": 3}}}, 1000)
+    record("new.yaml", [100], {"cli": {"grid": {"nppb": 4}}}, 2000)  # re-made: newest wins
+    record("other.yaml", [999], {"gone_elsewhere": {"grid": {"nppb": 9}}}, 3000)
+    (saved / "broken.yaml").write_text("attempts: [")  # a damaged record is skipped
+    known = {"web": (1500.0, {"baseline": {"dv": 80}})}
+    cfg = job_config(work, None, "P1", "100", "new", {"grid": {"nppb": 6}}, known)
+    assert cfg["attempts"] == {"cli": {"grid": {"nppb": 4}}, "file": {"grid": {"nppb": 2}},
+                               "never_run": {"grid": {"nppb": 5}},
+                               "web": {"baseline": {"dv": 80}},
+                               "new": {"grid": {"nppb": 6}}}  # fmt: skip
+    assert cfg["obsnums"] == [100] and cfg["work_lmt"] == str(work)
+
+
+def test_the_slurm_prefix_follows_the_profile_executor(tmp_path):
+    """A profile is SLURM by its ``executor``, whatever its directory is called."""
+    from lmtflow.web.slurm import profile_args
+
+    site = tmp_path / "cluster"
+    site.mkdir()
+    (site / "config.yaml").write_text("executor: slurm\njobs: 4\n")
+    assert profile_args({"profile": str(site)}, 12)[-2:] == ["--slurm-jobname-prefix",
+                                                             "lmtweb12"]  # fmt: skip
+    assert "--slurm-jobname-prefix" not in profile_args({"profile": "local"}, 12)
+    assert profile_args({"profile": None}, 12) == []

@@ -84,10 +84,11 @@ class Server:
             self.proc.wait()
 
 
-def start_server(config: Path, tree: dict, log: Path) -> Server:
-    """``lmtflow web serve`` as a child process; waits until /healthz answers."""
+def start_server(config: Path, tree: dict, log: Path, env: dict | None = None) -> Server:
+    """``lmtflow web serve`` as a child process (in ``env``, default this process's);
+    waits until /healthz answers."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {**(env or os.environ), "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "lmtflow.cli", "web", "serve", "--config", str(config),
          "--port", str(port)],

@@ -104,7 +104,7 @@ def _cmd(args: argparse.Namespace) -> int:
     from ..attempts import AttemptPlan
     from ..runconfig import build_run_config, nothing_to_do, split_arguments
     from ..targets import WorkTree, scan_config
-    from ..workflow import snakemake_command
+    from ..workflow import saved_config_path, snakemake_command
     from .summary import PRODUCT_HEADER, format_table, pages, product_rows
 
     configs, obsnums = split_arguments(args.inputs)
@@ -128,7 +128,7 @@ def _cmd(args: argparse.Namespace) -> int:
         targets = [TARGETS[args.target]]
     workdir = Path(args.workdir).resolve() if args.workdir else run.work_lmt
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    configfile = run.write(run.work_lmt / ".lmtflow" / "run.yaml")
+    configfile = run.write(saved_config_path(run.work_lmt, "run", run.raw))
     cores = args.cores or os.cpu_count() or 1
     cmd = snakemake_command(run.data_lmt, run.work_lmt, run.config["obsnums"], cores=cores,
                             directory=workdir, configfile=configfile, targets=targets,

@@ -10,7 +10,10 @@ lock is no mutex: a run that ends deletes ``.snakemake/locks``, the other runs' 
 within a project, at most ``max_runners`` at once and ``max_queued_per_user`` jobs per user.
 Every queue change happens inside ``BEGIN IMMEDIATE``; the runner also holds ``flock`` on its
 project's lock file for its whole life, so even a second server on the same database cannot
-run two jobs of one project at once.
+run two jobs of one project at once. Several server processes (uvicorn workers) may share one
+database: each runs a dispatcher, and a job starts once because its claim (queued -> running,
+with the runner's pid) is made inside ``BEGIN IMMEDIATE``; a dispatcher that did not start a
+runner tracks it by its pid (:func:`runner_alive`).
 
 Each job's files live in ``<work_lmt>/.lmtflow/web/jobs/<id>/`` (``config.yaml``, ``log.txt``)
 and Snakemake's state of a project in ``<work_lmt>/.lmtflow/web/snakemake/<ProjectId>/``:
@@ -35,6 +38,7 @@ from typing import Any
 from .. import __version__
 from .db import connect
 from .settings import Settings
+from .slurm import cancel_cluster_jobs, uses_slurm
 
 ACTIVE = ("queued", "running")
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -128,11 +132,13 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def known_attempts(conn: sqlite3.Connection, pid: str) -> dict[str, dict]:
-    """Attempt name -> overlay of the project's succeeded web jobs (the latest per name)."""
-    rows = conn.execute("SELECT attempt, overlay_json FROM jobs WHERE pid = ? AND state = "
-                        "'succeeded' ORDER BY id", (pid,)).fetchall()  # fmt: skip
-    return {r["attempt"]: json.loads(r["overlay_json"]) for r in rows}
+def known_attempts(conn: sqlite3.Connection, pid: str) -> dict[str, tuple[float, dict]]:
+    """Attempt name -> (start time, overlay) of the project's succeeded web jobs (the latest
+    per name), as :func:`lmtflow.recorded.newest` weighs records."""
+    rows = conn.execute("SELECT attempt, overlay_json, started_utc FROM jobs WHERE pid = ? AND "
+                        "state = 'succeeded' ORDER BY id", (pid,)).fetchall()  # fmt: skip
+    return {r["attempt"]: (_epoch(r["started_utc"]), json.loads(r["overlay_json"]))
+            for r in rows}  # fmt: skip
 
 
 def queue_position(conn: sqlite3.Connection, job: sqlite3.Row) -> int:
@@ -267,6 +273,8 @@ class Dispatcher:
                 _kill_leftovers(job["pid_os"])
                 if get_job(conn, jid)["state"] != "running":
                     continue  # the runner recorded its result
+                if uses_slurm(self.settings.runner):  # a killed runner's cluster jobs
+                    cancel_cluster_jobs(jid)
                 if job["cancel_requested"]:
                     finish(conn, jid, "cancelled", "cancelled by the user")
                 elif rc is not None:
@@ -291,7 +299,7 @@ class Dispatcher:
         started = []
         conn.execute("BEGIN IMMEDIATE")
         try:
-            busy = {r[0] for r in conn.execute("SELECT pid FROM jobs WHERE state = 'running'")}
+            busy = self._busy_projects(conn)
             slots = self.settings.runner["max_runners"] - len(busy)
             heads = conn.execute(
                 "SELECT MIN(id) AS id, pid FROM jobs WHERE state = 'queued' GROUP BY pid "
@@ -314,6 +322,24 @@ class Dispatcher:
             raise
         return started
 
+    def _busy_projects(self, conn: sqlite3.Connection) -> set[str]:
+        """Projects with a running job, or with a runner that recorded its result and is still
+        exiting (it holds the project's lock until it is gone: the next one waits for that)."""
+        busy = {r[0] for r in conn.execute("SELECT pid FROM jobs WHERE state = 'running'")}
+        cutoff = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+        for job in conn.execute(
+                "SELECT id, pid, pid_os FROM jobs WHERE state IN ('succeeded', 'failed', "
+                "'cancelled') AND pid_os IS NOT NULL AND ended_utc >= ?", (cutoff,)):  # fmt: skip
+            child = self.children.get(job["id"])
+            if child is not None:  # ours: ask it (and reap it once it has exited)
+                if child.poll() is None:
+                    busy.add(job["pid"])
+                else:
+                    del self.children[job["id"]]
+            elif runner_alive(job["pid_os"], job["id"]):  # another server process's
+                busy.add(job["pid"])
+        return busy
+
     def _spawn(self, job_id: int) -> subprocess.Popen:
         work = self.settings.work_lmt
         out = job_dir(work, job_id)
@@ -326,7 +352,11 @@ class Dispatcher:
                                     start_new_session=True, close_fds=True)  # fmt: skip
 
 
-def _age_s(iso: str) -> float:
+def _epoch(iso: str | None) -> float:
     import calendar
 
-    return time.time() - calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))
+    return calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")) if iso else 0.0
+
+
+def _age_s(iso: str) -> float:
+    return time.time() - _epoch(iso)

@@ -23,6 +23,7 @@ import yaml
 from ..attempts import BASE
 from ..config import _explain, _normalise, load_schema, resolve_ref
 from ..errors import ConfigError
+from ..recorded import Record, label_obsnums, newest, saved_config_attempts
 
 MAX_BODY = 64 * 1024
 PROJECT_FILE = "project.yaml"
@@ -163,18 +164,30 @@ def canonical(overlay: dict[str, Any]) -> str:
 
 
 def job_config(work_lmt: Path, data_lmt: Path | None, pid: str, scope: str, attempt: str,
-               overlay: dict[str, Any], known: dict[str, dict] | None = None
+               overlay: dict[str, Any], known: dict[str, Record] | None = None
                ) -> dict[str, Any]:  # fmt: skip
     """The whole config a job runs: the project's (one ObsNum if ``scope`` is one), the
-    trees, the attempts made before (``known``: the project file's and earlier web jobs', so
-    the regenerated attempts pages keep their columns) and this attempt."""
+    trees, this attempt and every attempt made before for the ObsNums it reduces, so that
+    the regenerated attempts pages keep their columns: those of the project file, of the
+    configs saved by command-line runs of these ObsNums and ``known`` (the earlier web jobs'
+    (time, overlay)), each with the values of its newest record (:mod:`lmtflow.recorded`)."""
+    root = work_lmt / pid
     raw = project_config(work_lmt, pid)
-    raw["attempts"] = {**(known or {}), **(raw.get("attempts") or {})}
     if scope.isdigit():  # launched from an ObsNum page: that ObsNum only
         raw["obsnums"] = [int(scope)]
         raw.pop("sources", None)
+        labels = [scope]
+    else:
+        with os.scandir(root) as entries:
+            labels = [e.name for e in entries if e.is_dir() and not e.name.startswith(".")]
+    path = root / PROJECT_FILE
+    from_file = {name: (path.stat().st_mtime, value)
+                 for name, value in (raw.get("attempts") or {}).items()}  # fmt: skip
+    records = newest(saved_config_attempts(work_lmt, label_obsnums(labels)), from_file,
+                     known or {})  # fmt: skip
+    raw["attempts"] = {name: value for name, (_, value) in sorted(records.items())}
     raw["data_lmt"] = str(data_lmt or "")
     raw["work_lmt"] = str(work_lmt)
     if attempt != BASE:
-        raw["attempts"] = {**(raw.get("attempts") or {}), attempt: overlay}
+        raw["attempts"][attempt] = overlay
     return raw

@@ -11,6 +11,8 @@ import asyncio
 import json
 import shlex
 import sqlite3
+from collections import Counter
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -207,12 +209,68 @@ def job_status(request: Request, job_id: int, project: ProjectAccess, db: Db,
     return JSONResponse({**job_view(db, job), "log": text, "offset": end})
 
 
+class StreamSlots:
+    """Open event streams per user and in all, in one server process (an event stream holds
+    a connection and a database handle for as long as a job runs, so a page reloaded in a
+    loop or a script must not hold hundreds; the job page falls back to polling on 429)."""
+
+    def __init__(self) -> None:
+        self.by_user: Counter[str] = Counter()
+
+    def take(self, who: str, per_user: int, total: int) -> Callable[[], None]:
+        """A release function for a new stream of ``who``; 429 beyond a cap."""
+        if self.by_user[who] >= per_user:
+            raise HTTPException(429, f"you have {self.by_user[who]} live job pages open (at "
+                                f"most {per_user}); close some", headers={"Retry-After": "10"})
+        if self.by_user.total() >= total:
+            raise HTTPException(429, "the server has too many live job pages open; try again "
+                                "in a minute", headers={"Retry-After": "30"})  # fmt: skip
+        self.by_user[who] += 1
+        released = []
+
+        def release() -> None:
+            if not released:
+                released.append(True)
+                self.by_user[who] -= 1
+                if self.by_user[who] <= 0:
+                    del self.by_user[who]
+
+        return release
+
+
+class _CountedStream(StreamingResponse):
+    """A streaming response that gives its slot back however it ends (done, client gone,
+    server shutdown)."""
+
+    def __init__(self, content: Any, release: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+def _stream_slots(request: Request) -> StreamSlots:
+    state = request.app.state
+    if not hasattr(state, "stream_slots"):
+        state.stream_slots = StreamSlots()
+    return state.stream_slots
+
+
 @router.get("/p/{pid}/jobs/{job_id}/events")
 async def job_events(request: Request, job_id: int, project: ProjectAccess, db: Db) -> Response:
     """Server-sent events: ``status`` (JSON) when it changes and ``log`` (new text) as it
-    grows, until the job ends (then ``end``)."""
+    grows, until the job ends (then ``end``). At most ``runner.max_streams_per_user`` open
+    per user (per address for anonymous readers) and ``runner.max_streams`` in all."""
     _job_or_404(db, project, job_id)
-    database = settings_of(request).database
+    settings = settings_of(request)
+    database = settings.database
+    who = f"user:{project.user.name}" if project.user else f"ip:{client_ip(request)}"
+    release = _stream_slots(request).take(who, settings.runner["max_streams_per_user"],
+                                          settings.runner["max_streams"])  # fmt: skip
     start = request.headers.get("last-event-id", "0")
     offset = int(start) if start.isdigit() else 0
 
@@ -240,8 +298,8 @@ async def job_events(request: Request, job_id: int, project: ProjectAccess, db: 
         finally:
             conn.close()
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return _CountedStream(stream(), release, media_type="text/event-stream",
+                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 @router.get("/p/{pid}/jobs/{job_id}/log")

@@ -29,23 +29,13 @@ from pathlib import Path
 import yaml
 
 from ..commands.progress import RunLog
+from ..recorded import attempts_on_disk
 from .db import connect
 from .jobs import ENV_DB, ENV_RUNNER, finish, get_job, job_dir, lock_path, snakemake_dir
+from .slurm import cancel_cluster_jobs, profile_args, uses_slurm
 
 PROGRESS_EVERY_S = 0.3
 _WILDCARDS = re.compile(r"^\s+wildcards: (.*)$")
-
-
-def profile_args(runner: dict, job_id: int) -> list[str]:
-    """Snakemake options of the executor named in web.yaml (none: the local executor)."""
-    if not runner.get("profile"):
-        return []
-    from ..commands.run import profile_path
-
-    args = ["--profile", str(profile_path(runner["profile"]))]
-    if runner["profile"] == "slurm" or "slurm" in Path(runner["profile"]).name:
-        args += ["--slurm-jobname-prefix", f"lmtweb{int(job_id)}"]
-    return args
 
 
 def reproduce_command(job_id: int, attempt: str, work_lmt: Path, pid: str, runner: dict
@@ -156,6 +146,12 @@ def _run_locked(conn, job, runner, config, configfile, out, stopping) -> int:
         try:
             cfg, infos, products, targets = plan_attempt(config, job["attempt"])
             targets += compare_pages(work, job["pid"], products)
+            unexplained = attempts_on_disk(work / job["pid"], {p.label for p in products})
+            unexplained -= set(cfg["attempts"])
+            if unexplained:
+                keep.write("lmtflow: warning: no saved config records the values of the "
+                           f"attempts {', '.join(sorted(unexplained))}; their columns are "
+                           "left out of the attempts pages\n")  # fmt: skip
             cmd = snakemake_command(cfg["data_lmt"], cfg["work_lmt"], sorted(infos),
                                     cores=runner.get("cores", 2), directory=smk,
                                     configfile=configfile, targets=targets,
@@ -179,6 +175,10 @@ def _run_locked(conn, job, runner, config, configfile, out, stopping) -> int:
         rc = proc.wait()
         _progress(conn, job_id, log)
         keep.write(f"lmtflow: snakemake exited with status {rc}\n")
+        if rc != 0 and uses_slurm(runner):  # what an interrupted Snakemake left on the cluster
+            left = cancel_cluster_jobs(job_id)
+            if left:
+                keep.write(f"lmtflow: cancelled SLURM jobs left behind: {' '.join(left)}\n")
     cancelled = stopping or conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?",
                                          (job_id,)).fetchone()[0]  # fmt: skip
     if rc == 0:

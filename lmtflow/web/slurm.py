@@ -1,0 +1,73 @@
+"""Web jobs on a SLURM cluster: the executor options of ``web.yaml``'s profile and the clean-up
+of a job's cluster jobs.
+
+Every cluster job of web job N is named ``lmtwebN_<run id>`` (Snakemake's SLURM executor puts
+``--slurm-jobname-prefix`` before its run id), so ``squeue`` shows whose job it is and a
+cancel can find what is left. Snakemake cancels its own cluster jobs when interrupted; the
+runner and the dispatcher cancel by name as well, for a Snakemake that was killed before it
+could (a SIGKILLed runner, an escalated cancel).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import subprocess
+from functools import cache
+
+import yaml
+
+PREFIX = "lmtweb"
+
+
+def job_prefix(job_id: int) -> str:
+    """The SLURM job-name prefix of web job ``job_id`` (``^[A-Za-z0-9_-]{1,50}$``)."""
+    return f"{PREFIX}{int(job_id)}"
+
+
+@cache
+def _executor(profile: str) -> str:
+    """The profile's ``executor`` ("" if it has none or cannot be read: the runner then
+    fails the job with the profile's error, the dispatcher must not stop on it)."""
+    from ..commands.run import profile_path
+    from ..errors import LmtflowError
+
+    try:
+        raw = yaml.safe_load((profile_path(profile) / "config.yaml").read_text())
+    except (LmtflowError, OSError, yaml.YAMLError):
+        return ""
+    return str(raw.get("executor", "")) if isinstance(raw, dict) else ""
+
+
+def uses_slurm(runner: dict) -> bool:
+    """Whether ``web.yaml``'s runner profile runs jobs through the SLURM executor."""
+    return bool(runner.get("profile")) and _executor(str(runner["profile"])) == "slurm"
+
+
+def profile_args(runner: dict, job_id: int) -> list[str]:
+    """Snakemake options of the executor named in web.yaml (none: the local executor)."""
+    if not runner.get("profile"):
+        return []
+    from ..commands.run import profile_path
+
+    args = ["--profile", str(profile_path(str(runner["profile"])))]
+    if uses_slurm(runner):
+        args += ["--slurm-jobname-prefix", job_prefix(job_id)]
+    return args
+
+
+def cancel_cluster_jobs(job_id: int, timeout: float = 30.0) -> list[str]:
+    """``scancel`` this user's SLURM jobs named after web job ``job_id``; their ids."""
+    user = pwd.getpwuid(os.getuid()).pw_name
+    start = job_prefix(job_id) + "_"
+    try:
+        listed = subprocess.run(["squeue", "-h", "-u", user, "-o", "%i %j"], capture_output=True,
+                                text=True, timeout=timeout, env=os.environ)  # fmt: skip
+        ids = [i for i, _, name in (line.partition(" ") for line in listed.stdout.splitlines())
+               if name.strip().startswith(start)]  # fmt: skip
+        if ids:
+            subprocess.run(["scancel", *ids], capture_output=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return ids
+
