@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,9 @@ _LISTINGS: dict[Path, tuple[int, dict[str, Path]]] = {}
 def project_dirs(work_lmt: Path) -> dict[str, Path]:
     """ProjectId -> directory of every project in the work tree (a copy of the listing kept
     while the work tree's own mtime is unchanged: adding, removing or renaming a project
-    directory changes it; a request costs one stat instead of reading the directory)."""
+    directory changes it; a request costs one stat instead of reading the directory). A
+    listing taken within a second of the last change is not kept (the file system's clock is
+    coarse: a second change in the same tick could leave the mtime as it was)."""
     mtime = os.stat(work_lmt).st_mtime_ns
     hit = _LISTINGS.get(work_lmt)
     if hit is not None and hit[0] == mtime:
@@ -75,7 +78,8 @@ def project_dirs(work_lmt: Path) -> dict[str, Path]:
         for e in entries:
             if accounts.PROJECT_ID.match(e.name) and e.is_dir():
                 out[e.name] = Path(e.path)
-    _LISTINGS[work_lmt] = (mtime, out)  # one entry per served work tree
+    if mtime < time.time_ns() - 1_000_000_000:
+        _LISTINGS[work_lmt] = (mtime, out)  # one entry per served work tree
     return dict(out)
 
 

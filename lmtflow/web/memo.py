@@ -1,27 +1,33 @@
 """Results computed from product files, kept while those files are unchanged.
 
 Products change only when a reduction rewrites them (atomically: a new inode, a new mtime),
-so a value derived from files -- a parsed qa.json, a channel map's PNG, a spectrum's JSON --
-is keyed by the files' (path, mtime_ns, size) and the arguments; a rewritten file is a new
-key, and its old entries age out. Every cache is bounded by an entry count and a byte total
-(least recently used dropped first), so the server's memory does not grow with the run.
+so a value derived from files -- a channel map's PNG, a spectrum's JSON -- is keyed by the
+files' (path, inode, mtime_ns, size) and the arguments; a rewritten file is a new key, and its
+old entries age out. A file modified within the last :data:`RACY_S` is not cached (the file
+system's clock is coarse: a second write in the same tick could keep the same mtime). Every
+cache is bounded by an entry count and a byte total (least recently used dropped first), so
+the server's memory does not grow with the run.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+RACY_S = 1.0
 
 
-def file_key(paths: Iterable[Path | None]) -> tuple:
-    """(path, mtime_ns, size) of each file (None for a missing one); raises nothing."""
-    out = []
+def file_key(paths: Iterable[Path | None]) -> tuple[tuple, bool]:
+    """(path, inode, mtime_ns, size) of each file (None for a missing one) and whether all
+    are older than :data:`RACY_S`; raises nothing."""
+    out, settled = [], True
+    recent = time.time_ns() - int(RACY_S * 1e9)
     for path in paths:
         if path is None:
             out.append(None)
@@ -31,8 +37,9 @@ def file_key(paths: Iterable[Path | None]) -> tuple:
         except OSError:
             out.append((str(path), None))
             continue
-        out.append((str(path), st.st_mtime_ns, st.st_size))
-    return tuple(out)
+        out.append((str(path), st.st_ino, st.st_mtime_ns, st.st_size))
+        settled = settled and st.st_mtime_ns < recent
+    return tuple(out), settled
 
 
 class Memo(Generic[T]):
@@ -48,7 +55,8 @@ class Memo(Generic[T]):
 
     def get(self, files: Iterable[Path | None], args: Hashable, compute: Callable[[], T]) -> T:
         """The value for ``args`` over ``files``, computed (outside the lock) on a miss."""
-        key = (file_key(files), args)
+        files_key, settled = file_key(files)
+        key = (files_key, args)
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
@@ -58,7 +66,7 @@ class Memo(Generic[T]):
             self.misses += 1
         value = compute()
         nbytes = self.size(value)
-        if nbytes > self.max_bytes // 4:  # one huge value would evict everything else
+        if nbytes > self.max_bytes // 4 or not settled:  # one huge value would evict the rest
             return value
         with self._lock:
             old = self._items.pop(key, None)

@@ -28,10 +28,12 @@ Attempt = Annotated[str, Query(pattern=ATTEMPT_QUERY)]
 Pixel = Annotated[int | None, Query(ge=0, le=100000)]
 PlaneName = Annotated[str, Query(pattern="^(mom0|peak|mom1|rms)$")]
 PNG_HEADERS = {"Cache-Control": "private, max-age=300"}
-IMAGES: Memo[bytes] = Memo(max_items=1024, max_bytes=32 << 20, size=len)
+IMAGES: Memo[bytes] = Memo(max_items=1024, max_bytes=4 << 20, size=len)
 """Channel and plane PNGs (a few kB each), kept while their FITS file is unchanged."""
-SPECTRA: Memo[bytes] = Memo(max_items=256, max_bytes=32 << 20, size=len)
-"""spectrum.json bodies, kept while the spectrum (or cube), the parameters and qa.json are."""
+SPECTRA: Memo[bytes] = Memo(max_items=64, max_bytes=4 << 20, size=len)
+"""spectrum.json bodies (~50 kB for a cube of 800 channels), kept while the spectrum (or
+cube), the parameters and qa.json are. Small bounds: these save the repeated views (a reload,
+the centre pixel, a slider moved back), and the server's memory must stay flat."""
 
 
 def _cube(files: catalog.ProductFiles) -> science.Cube:
