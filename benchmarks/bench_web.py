@@ -335,6 +335,9 @@ def main() -> int:
     ap.add_argument("--limit", type=float, default=60, help="wall-clock limit of other phases")
     ap.add_argument("--no-download", action="store_true", help="pages only, no cube downloads")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--server-nice", type=int, default=0,
+                    help="the server's priority change (negative, as root: a server that does "
+                         "not share its CPU with the machine's other work)")
     ap.add_argument("--client-nice", type=int, default=10,
                     help="the load generator lowers its priority by this after starting the "
                          "server (run the script itself without nice)")  # fmt: skip
@@ -362,7 +365,8 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(Path(args.tree).resolve())}
     server = subprocess.Popen([sys.executable, "-m", "lmtflow.cli", "web", "serve", "--config",
                                str(config), "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              preexec_fn=lambda: os.nice(args.server_nice))  # fmt: skip
     # The load generator (fifty users' browsers in one asyncio process) must not take the
     # server's CPU: on a shared machine it goes below the server, not beside it.
     os.nice(args.client_nice)
