@@ -63,7 +63,7 @@ from tests.web_helpers import free_port, login  # noqa: E402
 
 PASSWORD = "benchmark password"
 BIG = "2099-BENCH-500"
-ALONE = 50  # requests of each kind by one client alone
+ALONE = 200  # requests of each kind by one client alone (CPU is counted in 10 ms ticks)
 THINK_MIN, THINK_MAX = 1.0, 3.0  # s between one user's page views
 BROWSER_CONNECTIONS = 6  # a browser's connections per host
 KEEPALIVE_S = 3.0  # a client drops an idle connection before uvicorn does (5 s)
