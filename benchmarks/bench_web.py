@@ -1,16 +1,35 @@
-"""Web service load and scale (loopback only; not a test).
+"""Web service load and scale (loopback only, bounded in requests and time; not a test).
 
-1. A project of N ObsNums (default 500: copies of the demo map's QA numbers, thumbnail and
-   page, with their ObsNums rewritten) next to the demo project: the project page's render time,
-   first view (QA numbers indexed into SQLite) and later views (index reused).
-2. C concurrent clients (default 50) browse pages (project, ObsNum, QA page, a plot,
-   spectrum.json, a channel map) and each downloads the demo cube once, bounded by a request
-   count per client and a wall-clock limit. Prints requests/s, p50/p95 latency per kind and
-   the server's RSS (start, during, end, peak).
+1. Scale: a project of N ObsNums (default 500: copies of the demo map's QA numbers, thumbnail
+   and page, ObsNums rewritten) next to the demo project: the project page's render time, first
+   view (QA numbers indexed into SQLite) and later views (index reused).
+2. Cost: one client alone, each page kind in turn: the median latency and the server's CPU
+   per request (from /proc: independent of the machine's load, unlike the wall time).
+3. Warm-up: every client once through the pages and one cube download each (caches, thread
+   pool and allocator reach their working size; RSS is noted after it).
+4. Browsing, the target's model: C users (default 50), each a browser: a page view, then a
+   think time drawn uniformly from [THINK_MIN, THINK_MAX] s (1-3 s), again, for --seconds.
+   A view is one of five kinds, chosen uniformly -- the project page, an ObsNum page, a QA page
+   (README.html), the spectrum page with spectrum.json at a random pixel, the cube page and
+   one step of its channel slider (a random channel) -- with the images the page embeds,
+   fetched over up to 6 kept-alive connections as a browser does; static assets and images once per
+   user (the browser's cache). Each user also downloads the demo cube once, starting at a
+   random moment of the first half, while browsing on. Reported: the page (HTML document)
+   latency, the whole view (page and its images), images, spectrum.json, downloads.
+5. Saturation: C clients in a closed loop with no think time (a minimal raw-socket client, so
+   the server and not the load generator is the bottleneck), --rounds times through six
+   requests, one cube download each. This measures throughput; its latency is queueing
+   (p95 ~ clients / throughput), not what a user browsing sees.
+
+The server's RSS (anonymous memory and file-backed pages, e.g. the memory-mapped cube, apart)
+is printed at the start, after the warm-up, after each phase and at its peak.
 
     python benchmarks/bench_web.py [--demo DIR] [--obsnums 500] [--clients 50] [--rounds 4]
 
-``--demo DIR`` reuses the output of ``lmtflow demo --out DIR`` (else it is made in a tmp dir).
+``--demo DIR`` reuses the output of ``lmtflow demo --out DIR`` (else it is made in a tmp dir);
+``--tree DIR`` runs the server from another lmtflow checkout (before/after comparisons).
+Run it without ``nice``: the server keeps the priority the script starts with and the load
+generator, which needs more CPU than the server, lowers its own by ``--client-nice`` (10).
 """
 
 from __future__ import annotations
@@ -24,15 +43,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import yaml
+from astropy.io import fits
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from web_load import THINK_MAX, THINK_MIN, Stats, browsing_user, client_loop, view_kinds  # noqa: E402
 
 from lmtflow import layout  # noqa: E402
 from lmtflow.web import accounts  # noqa: E402
@@ -41,6 +62,7 @@ from tests.web_helpers import free_port, login  # noqa: E402
 
 PASSWORD = "benchmark password"
 BIG = "2099-BENCH-500"
+ALONE = 200  # requests of each kind by one client alone (CPU is counted in 10 ms ticks)
 
 
 def demo_tree(arg: str | None, tmp: Path) -> Path:
@@ -73,11 +95,26 @@ def make_big_project(work: Path, n: int) -> tuple[str, int]:
     return pid, num
 
 
-def rss_kb(pid: int, key: str = "VmRSS") -> int:
+def proc_kb(pid: int) -> dict[str, int]:
+    """The kB fields of /proc/PID/status (VmRSS, RssAnon, RssFile, VmHWM, ...)."""
+    out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
+        key, _, value = line.partition(":")
+        if value.strip().endswith("kB"):
+            out[key] = int(value.split()[0])
+    return out
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_text(pid: int) -> str:
+    k = proc_kb(pid)
+    return (f"RSS {k['VmRSS'] / 1e3:.0f} MB (anonymous {k['RssAnon'] / 1e3:.0f}, "
+            f"file-backed {k['RssFile'] / 1e3:.0f})")  # fmt: skip
 
 
 def pct(values: list[float], q: float) -> float:
@@ -85,35 +122,52 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
-async def client_loop(url: str, cookies, paths: list[tuple[str, str]], cube: str, rounds: int,
-                      deadline: float, out: dict[str, list[float]]) -> None:  # fmt: skip
-    async with httpx.AsyncClient(base_url=url, cookies=cookies, timeout=60) as c:
-        for r in range(rounds):
-            for kind, path in paths:
-                if time.monotonic() > deadline:
-                    return
-                t = time.perf_counter()
-                resp = await c.get(path)
-                assert resp.status_code == 200, (path, resp.status_code)
-                out.setdefault(kind, []).append(time.perf_counter() - t)
-            if r == 0 and cube:  # one cube download per client, streamed in 1 MB reads
-                t = time.perf_counter()
-                async with c.stream("GET", cube) as resp:
-                    size = 0
-                    async for chunk in resp.aiter_bytes(1 << 20):
-                        size += len(chunk)
-                out.setdefault("cube download", []).append(time.perf_counter() - t)
-                out.setdefault("_bytes", []).append(size)
+def report(name: str, out: Stats, wall: float, cpu: float, server: int) -> None:
+    n = sum(len(v) for k, v in out.items() if not k.startswith("_") and k != "view")
+    got = out.get("_bytes", [])
+    print(f"{name}: {n} requests in {wall:.1f} s = {n / wall:.0f} req/s, "
+          f"{sum(got) / 1e6:.0f} MB downloaded; "
+          f"server CPU {cpu:.1f} s "
+          f"({cpu / max(n, 1) * 1e3:.1f} ms a request, busy {cpu / wall:.0%} of a core), "
+          f"load average "
+          f"{os.getloadavg()[0]:.1f}")  # fmt: skip
+    for kind, values in out.items():
+        if not kind.startswith("_"):
+            print(f"  {kind:14s} n={len(values):5d}  p50 {pct(values, 50) * 1e3:7.1f} ms  "
+                  f"p95 {pct(values, 95) * 1e3:7.1f} ms")  # fmt: skip
+    print(f"  server {rss_text(server)}")
+
+
+def phase(name: str, server: int, make_loops) -> Stats:
+    """Run the coroutines of ``make_loops(out)`` at once; print their statistics."""
+    out: Stats = {}
+    cpu0, t = cpu_s(server), time.perf_counter()
+
+    async def run_all() -> None:
+        await asyncio.gather(*make_loops(out))
+
+    asyncio.run(run_all())
+    report(name, out, time.perf_counter() - t, cpu_s(server) - cpu0, server)
+    return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--demo", help="reuse an 'lmtflow demo --out DIR' directory")
+    ap.add_argument("--tree", default=str(ROOT), help="the lmtflow checkout the server runs")
     ap.add_argument("--obsnums", type=int, default=500)
     ap.add_argument("--clients", type=int, default=50)
-    ap.add_argument("--rounds", type=int, default=4, help="page rounds per client")
-    ap.add_argument("--seconds", type=float, default=120, help="wall-clock limit of the load")
+    ap.add_argument("--seconds", type=float, default=40, help="length of the browsing phase")
+    ap.add_argument("--rounds", type=int, default=4, help="saturation: rounds per client")
+    ap.add_argument("--limit", type=float, default=60, help="wall-clock limit of other phases")
     ap.add_argument("--no-download", action="store_true", help="pages only, no cube downloads")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--server-nice", type=int, default=0,
+                    help="the server's priority change (negative, as root: a server that does "
+                         "not share its CPU with the machine's other work)")
+    ap.add_argument("--client-nice", type=int, default=10,
+                    help="the load generator lowers its priority by this after starting the "
+                         "server (run the script itself without nice)")  # fmt: skip
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_web_"))
@@ -135,18 +189,21 @@ def main() -> int:
     db.close()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(Path(args.tree).resolve())}
     server = subprocess.Popen([sys.executable, "-m", "lmtflow.cli", "web", "serve", "--config",
                                str(config), "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              preexec_fn=lambda: os.nice(args.server_nice))  # fmt: skip
     try:
-        for _ in range(200):
+        for _ in range(300):
             try:
                 if httpx.get(url + "/healthz").status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
         client = login(url, "bench", PASSWORD)
+        print(f"server from {args.tree} at nice {os.getpriority(os.PRIO_PROCESS, server.pid)}; "
+              f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
 
         times = []
         for _ in range(6):
@@ -160,59 +217,55 @@ def main() -> int:
               f"{statistics.median(times[1:]) * 1e3:.0f} ms")  # fmt: skip
 
         cube = next((work / pid / str(num) / "srdp").glob(f"*_{num}__0.fits"))
+        shape = tuple(fits.getdata(cube, memmap=True).shape)
         base = f"/p/{pid}"
         paths = [("page", f"{base}/"), ("page", f"{base}/o/{num}/"),
                  ("page", f"{base}/files/{num}/README.html"),
-                 ("plot", f"{base}/files/{num}/qa/{num}__0.mom0.png"),
+                 ("image", f"{base}/files/{num}/qa/{num}__0.mom0.png"),
                  ("spectrum.json", f"{base}/o/{num}/spectrum.json?x=40&y=40"),
                  ("channel png", f"{base}/o/{num}/cube/0/chan/300.png")]  # fmt: skip
         cube_url = "" if args.no_download else f"{base}/files/{num}/srdp/{cube.name}"
         client.get(paths[-1][1])  # open the cube once (cached memory map)
-        for _, path in paths:  # one client alone: the server's own time per request
-            one = []
-            for _ in range(5):
+        print(f"one client alone (the server's own cost; medians of {ALONE}):")
+        for _, path in paths:
+            one, cpu0 = [], cpu_s(server.pid)
+            for _ in range(ALONE):
                 t = time.perf_counter()
                 client.get(path)
                 one.append(time.perf_counter() - t)
-            print(f"  alone: {path.split('/')[-1] or path:24s} median "
-                  f"{statistics.median(one) * 1e3:6.1f} ms")  # fmt: skip
-        print(f"load average before the load: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
-        samples, stop = [], threading.Event()
+            cpu = (cpu_s(server.pid) - cpu0) / ALONE
+            print(f"  {path.split('/')[-1] or path:24s} {statistics.median(one) * 1e3:6.1f} ms, "
+                  f"server CPU {cpu * 1e3:5.1f} ms")  # fmt: skip
+        start = proc_kb(server.pid)["VmRSS"]
+        print(f"server at the start: {rss_text(server.pid)}")
+        # The load generator (fifty users' browsers in one asyncio process) must not take the
+        # server's CPU: on a shared machine it goes below the server, not beside it. (Not
+        # before: one client alone waiting for the CPU would stretch the phase, and the
+        # server's own background ticks would be counted into its CPU per request.)
+        os.nice(args.client_nice)
+        print(f"load generator now at nice {os.nice(0)}")
+        cookies = client.cookies
+        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
 
-        def sample() -> None:
-            while not stop.is_set():
-                samples.append(rss_kb(server.pid))
-                time.sleep(0.2)
+        phase("warm-up", server.pid, lambda out: [
+            client_loop(url, cookie, paths, cube_url, 1, time.monotonic() + args.limit, out)
+            for _ in range(args.clients)])  # fmt: skip
+        warm = proc_kb(server.pid)["VmRSS"]
 
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        out: dict[str, list[float]] = {}
-        deadline = time.monotonic() + args.seconds
-        t = time.perf_counter()
-
-        async def run_all() -> None:
-            loops = [client_loop(url, client.cookies, paths, cube_url, args.rounds, deadline, out)
-                     for _ in range(args.clients)]  # fmt: skip
-            await asyncio.gather(*loops)
-
-        asyncio.run(run_all())
-        wall = time.perf_counter() - t
-        stop.set()
-        sampler.join()
-        n = sum(len(v) for k, v in out.items() if not k.startswith("_"))
-        got = out.get("_bytes", [])
-        print(f"load: {args.clients} clients, {n} requests in {wall:.1f} s = {n / wall:.0f} req/s; "
-              f"{sum(got) / 1e6:.0f} MB of cube downloads "
-              f"({len(got)} x {cube.stat().st_size / 1e6:.1f} MB)")
-        for kind, values in out.items():
-            if not kind.startswith("_"):
-                print(f"  {kind:14s} n={len(values):4d}  p50 {pct(values, 50) * 1e3:7.1f} ms  "
-                      f"p95 {pct(values, 95) * 1e3:7.1f} ms")  # fmt: skip
-        third = max(1, len(samples) // 3)
-        middle = statistics.median(samples[third : 2 * third] or samples)
-        peak = rss_kb(server.pid, "VmHWM")
-        print(f"server RSS: start {samples[0] / 1e3:.0f} MB, middle {middle / 1e3:.0f} MB, "
-              f"end {samples[-1] / 1e3:.0f} MB, peak {peak / 1e3:.0f} MB")
+        kinds = view_kinds(base, num, shape)
+        print(f"browsing: {args.clients} users, think time uniform {THINK_MIN:g}-{THINK_MAX:g} s "
+              f"between page views, {args.seconds:g} s")  # fmt: skip
+        phase("browsing", server.pid, lambda out: [
+            browsing_user(url, cookie, kinds, cube_url, args.seconds, args.seed * 1000 + i, out)
+            for i in range(args.clients)])  # fmt: skip
+        phase(f"saturation ({args.clients} clients, no think time)", server.pid, lambda out: [
+            client_loop(url, cookie, paths, cube_url, args.rounds,
+                        time.monotonic() + args.limit, out)
+            for _ in range(args.clients)])  # fmt: skip
+        end, peak = proc_kb(server.pid)["VmRSS"], proc_kb(server.pid)["VmHWM"]
+        print(f"server RSS: start {start / 1e3:.0f} MB, after warm-up {warm / 1e3:.0f} MB, "
+              f"end {end / 1e3:.0f} MB, peak {peak / 1e3:.0f} MB; growth after the warm-up "
+              f"{(end - warm) / 1e3:+.0f} MB")  # fmt: skip
     finally:
         server.terminate()
         server.wait(10)

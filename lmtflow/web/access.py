@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -19,7 +20,6 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from . import accounts
-from .db import connect
 from .settings import Settings
 
 
@@ -31,19 +31,25 @@ def settings_of(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_db(request: Request) -> Iterator[sqlite3.Connection]:
-    """One connection per request (SQLite connections are cheap; WAL lets readers share)."""
-    conn = connect(settings_of(request).database)
+async def get_db(request: Request) -> AsyncIterator[sqlite3.Connection]:
+    """A connection of the app's pool for this request (WAL lets readers share the file).
+
+    This and the other dependencies below are ``async``: they run on the event loop and do
+    a few cheap SQLite reads, where a plain ``def`` would cost a trip through the thread pool
+    each (two for a generator) on every request. The routes themselves stay ``def`` (they read
+    files and render, so they run in the thread pool and do not stall other requests)."""
+    pool = request.app.state.db_pool
+    conn = pool.acquire()
     try:
         yield conn
     finally:
-        conn.close()
+        pool.release(conn)
 
 
 Db = Annotated[sqlite3.Connection, Depends(get_db)]
 
 
-def current_user(request: Request, db: Db) -> accounts.User | None:
+async def current_user(request: Request, db: Db) -> accounts.User | None:
     """The logged-in user, or None; a login from before a password change no longer counts."""
     uid = request.session.get("uid")
     user = accounts.user_by_id(db, uid) if isinstance(uid, int) else None
@@ -54,14 +60,27 @@ def current_user(request: Request, db: Db) -> accounts.User | None:
     return user
 
 
+_LISTINGS: dict[Path, tuple[int, dict[str, Path]]] = {}
+
+
 def project_dirs(work_lmt: Path) -> dict[str, Path]:
-    """ProjectId -> directory of every project in the work tree."""
+    """ProjectId -> directory of every project in the work tree (a copy of the listing kept
+    while the work tree's own mtime is unchanged: adding, removing or renaming a project
+    directory changes it; a request costs one stat instead of reading the directory). A
+    listing taken within a second of the last change is not kept (the file system's clock is
+    coarse: a second change in the same tick could leave the mtime as it was)."""
+    mtime = os.stat(work_lmt).st_mtime_ns
+    hit = _LISTINGS.get(work_lmt)
+    if hit is not None and hit[0] == mtime:
+        return dict(hit[1])
     out = {}
     with os.scandir(work_lmt) as entries:
         for e in entries:
             if accounts.PROJECT_ID.match(e.name) and e.is_dir():
                 out[e.name] = Path(e.path)
-    return out
+    if mtime < time.time_ns() - 1_000_000_000:
+        _LISTINGS[work_lmt] = (mtime, out)  # one entry per served work tree
+    return dict(out)
 
 
 CurrentUser = Annotated[accounts.User | None, Depends(current_user)]
@@ -89,7 +108,7 @@ def visible_projects(
     return {pid: roles.get(pid) for pid in sorted(dirs) if pid in roles or pid in public}
 
 
-def project_access(
+async def project_access(
     pid: str,
     request: Request,
     db: Db,
@@ -98,7 +117,7 @@ def project_access(
     """Dependency of every route that names a project: the project, or 404 / login."""
     settings = settings_of(request)
     root = project_dirs(settings.work_lmt).get(pid)
-    role = accounts.role_of(db, user, pid)
+    role = accounts.role_of(db, user, pid) if root is not None else None
     if root is not None and (role or pid in accounts.public_projects(db)):
         return Project(pid, root.resolve(), role, user)
     if user is None:

@@ -14,7 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from . import routes_auth, routes_data, routes_jobs, routes_pages
 from .access import LoginRequired
-from .db import migrate
+from .db import ConnectionPool, migrate
 from .jobs import Dispatcher
 from .security import SecurityHeaders
 from .settings import Settings
@@ -25,17 +25,20 @@ def create_app(settings: Settings) -> FastAPI:
     """The service over ``settings.work_lmt``; the database is created/migrated here."""
     migrate(settings.database)
     dispatcher = Dispatcher(settings)
+    pool = ConnectionPool(settings.database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         dispatcher.start()  # reconciles jobs left 'running' by a previous server first
         yield
         dispatcher.stop()  # running jobs go on; the next start tracks them again
+        pool.close()
 
     app = FastAPI(title="lmtflow web", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)  # fmt: skip
     app.state.settings = settings
     app.state.dispatcher = dispatcher
+    app.state.db_pool = pool
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret,

@@ -240,10 +240,14 @@ class ProductFiles:
         path = self.path(PRODUCTS[self.row.kind, self.row.combo][1])
         return path if path.is_file() else None
 
+    def params_file(self) -> Path | None:
+        """The SRDP parameter record of an ObsNum (combinations keep theirs in qa.json)."""
+        return None if self.row.combo else self.path(layout.SRDP_PARAMS)
+
     def params(self) -> dict[str, Any]:
         """The SRDP parameter record (steps -> values), or the qa.json's copy."""
-        path = self.path(layout.SRDP_PARAMS)
-        if not self.row.combo and path.is_file():
+        path = self.params_file()
+        if path is not None and path.is_file():
             return json.loads(path.read_text()).get("steps", {})
         return self.numbers().get("params", {})
 

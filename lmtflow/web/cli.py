@@ -7,8 +7,10 @@ read from a prompt (twice) or from ``--password-file`` (its first line), never f
 from __future__ import annotations
 
 import argparse
+import ctypes
 import datetime as dt
 import getpass
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -47,11 +49,30 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(n: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas (as ``MALLOC_ARENA_MAX`` would) unless the environment sets
+    it. glibc gives each thread that allocates its own arena (up to 8 per core), each keeping
+    the memory freed in it: the thread pool's file reads and renders then raise the server's
+    RSS by ~100 MB under fifty clients, and it stays there; with two arenas the RSS levels
+    off after the first burst (docs/benchmarks.md). Returns whether the cap was set."""
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(-8, n))  # -8: M_ARENA_MAX of glibc's malloc.h
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return False
+
+
 def _serve(settings) -> int:
     import uvicorn
 
     from .app import create_app
 
+    limit_malloc_arenas()  # before the server's threads start
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
                 proxy_headers=False, server_header=False)  # fmt: skip

@@ -12,6 +12,7 @@ an entry that has shipped.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 MIGRATIONS: list[str] = [
@@ -127,3 +128,41 @@ def _statements(script: str) -> list[str]:
     """The statements of a migration (executescript would commit the open transaction)."""
     lines = [ln.split("--", 1)[0] for ln in script.splitlines()]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+class ConnectionPool:
+    """Open connections reused across requests (opening one costs a file open, the WAL index
+    mapping and two PRAGMAs per request otherwise). A request takes a connection and gives it
+    back; at most ``keep`` idle ones are kept, so the pool's size is bounded by the requests
+    in flight, not by the run's length. A connection given back inside a transaction (a
+    request that failed half-way) is rolled back first; one that fails that is closed."""
+
+    def __init__(self, path: str | Path, keep: int = 8) -> None:
+        self.path, self.keep = Path(path), keep
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def acquire(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return connect(self.path)
+
+    def release(self, conn: sqlite3.Connection) -> None:
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            conn.close()
+            return
+        with self._lock:
+            if len(self._idle) < self.keep:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()

@@ -3,15 +3,17 @@
 Refused (404, the same answer as a missing file): NUL bytes, absolute paths, ``..``, hidden
 parts (``.snakemake/``, ``.lmtflow/``), a path that resolves (symlinks followed) outside the
 project directory or into DATA_LMT, and suffixes outside :data:`SUFFIXES`. Files are streamed
-by Starlette's FileResponse in chunks, with HTTP Range (206) and ETag / Last-Modified.
+by Starlette's FileResponse in chunks of :data:`CHUNK` (never read whole), with HTTP Range
+(206) and ETag / Last-Modified; a revalidation whose ETag matches gets 304 without a body.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 from fastapi import HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -27,6 +29,11 @@ MEDIA_TYPES = {
     ".zip": "application/zip",
 }
 SUFFIXES = frozenset(MEDIA_TYPES)
+CHUNK = 256 * 1024
+"""Bytes per read of a streamed file. Each chunk is a trip through the thread pool and the
+middleware stack; 256 kB (Starlette's default is 64 kB) cuts a cube download's CPU per byte
+four-fold so fifty downloads at once leave the CPU to page views, while holding only 256 kB per
+download in memory."""
 INLINE = {".html", ".png", ".json", ".txt", ".log", ".yaml", ".badlags", ".blanking"}
 
 
@@ -57,14 +64,30 @@ def resolve_in_project(root: Path, rel: str, data_lmt: Path | None = None) -> Pa
     return path
 
 
-def file_response(path: Path, download: bool = False) -> FileResponse:
-    """Stream ``path`` (Range-capable); products download as attachments, pages show inline."""
+class StreamedFile(FileResponse):
+    chunk_size = CHUNK
+
+
+def file_response(path: Path, download: bool = False,
+                  if_none_match: str | None = None) -> Response:  # fmt: skip
+    """Stream ``path`` (Range-capable); products download as attachments, pages show inline.
+    ``if_none_match``: the request's header; 304 when it names the file's current ETag."""
     suffix = path.suffix.lower()
     attach = download or suffix not in INLINE
-    return FileResponse(
+    try:
+        st = os.stat(path)  # once here, not again in the thread pool
+    except OSError:
+        raise _not_found() from None  # removed since it was resolved
+    response = StreamedFile(
         path,
         media_type=MEDIA_TYPES[suffix],
         filename=path.name,
         content_disposition_type="attachment" if attach else "inline",
         headers={"Cache-Control": "private, max-age=60"},
+        stat_result=st,
     )
+    etag = response.headers["etag"]
+    if if_none_match and etag in (t.strip() for t in if_none_match.split(",")):
+        keep = ("etag", "last-modified", "cache-control")
+        return Response(status_code=304, headers={k: response.headers[k] for k in keep})
+    return response

@@ -5,6 +5,7 @@ map pixel. The pages work without JavaScript except for the plotted spectrum.
 
 from __future__ import annotations
 
+from pathlib import Path as FilePath
 from typing import Annotated
 
 import numpy as np
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from ..attempts import BASE
 from . import catalog, science
 from .access import Db, ProjectAccess
+from .memo import Memo
 from .routes_pages import ATTEMPT_QUERY, product_files
 from .templating import render
 
@@ -26,6 +28,12 @@ Attempt = Annotated[str, Query(pattern=ATTEMPT_QUERY)]
 Pixel = Annotated[int | None, Query(ge=0, le=100000)]
 PlaneName = Annotated[str, Query(pattern="^(mom0|peak|mom1|rms)$")]
 PNG_HEADERS = {"Cache-Control": "private, max-age=300"}
+IMAGES: Memo[bytes] = Memo(max_items=1024, max_bytes=4 << 20, size=len)
+"""Channel and plane PNGs (a few kB each), kept while their FITS file is unchanged."""
+SPECTRA: Memo[bytes] = Memo(max_items=64, max_bytes=4 << 20, size=len)
+"""spectrum.json bodies (~50 kB for a cube of 800 channels), kept while the spectrum (or
+cube), the parameters and qa.json are. Small bounds: these save the repeated views (a reload,
+the centre pixel, a slider moved back), and the server's memory must stay flat."""
 
 
 def _cube(files: catalog.ProductFiles) -> science.Cube:
@@ -58,17 +66,30 @@ def spectrum_json(request: Request, label: Label, project: ProjectAccess, db: Db
                   y: Pixel = None) -> Response:  # fmt: skip
     """The spectrum of a Ps/Bs/RSR product (its .spec.txt columns), or of map pixel (x, y)."""
     files, _ = product_files(request, db, project, label, bank, attempt)
-    params = files.params()
     if files.row.kind != "map":
         path = files.spectrum_txt()
         if path is None:
             raise HTTPException(404, "this product has no spectrum file")
+    else:
+        path = files.cube()
+        if path is None:
+            raise HTTPException(404, "this product has no cube")
+        if x is None or y is None:
+            raise HTTPException(404, "a map's spectrum needs the pixel: ?x=&y=")
+    sources = (path, files.params_file(), files.qa())
+    body = SPECTRA.get(sources, (files.row.source, label, bank, attempt, x, y),
+                       lambda: _spectrum_body(files, path, label, bank, attempt, x, y))  # fmt: skip
+    return Response(body, media_type="application/json")
+
+
+def _spectrum_body(files: catalog.ProductFiles, path: FilePath, label: str, bank: int,
+                   attempt: str, x: int | None, y: int | None) -> bytes:  # fmt: skip
+    params = files.params()
+    if files.row.kind != "map":
         data = science.spectrum_payload(path, params, files.row.restfreq_GHz)
         data["title"] = f"{files.row.source} {label} bank {bank} ({attempt})"
-        return JSONResponse(data)
-    cube = _cube(files)
-    if x is None or y is None:
-        raise HTTPException(404, "a map's spectrum needs the pixel: ?x=&y=")
+        return JSONResponse(data).body
+    cube = science.open_cube(path)
     _pixel(cube, x, y)
     spec = cube.pixel(x, y)
     finite = np.where(np.isfinite(spec), spec, None).tolist()
@@ -78,7 +99,7 @@ def spectrum_json(request: Request, label: Label, project: ProjectAccess, db: Db
         "y": finite, "yname": "Ta* (K)", "columns": {}, "extra": [],
         "restfreq_GHz": cube.restfreq_GHz, "windows": science.windows(params),
         "pixel": [x, y], "nx": cube.nx, "ny": cube.ny,
-    })  # fmt: skip
+    }).body  # fmt: skip
 
 
 @router.get("/p/{pid}/o/{label}/cube")
@@ -107,7 +128,8 @@ def channel_png(request: Request, k: int, label: Label, bank: BankPath,
     cube = _cube(files)
     if not 0 <= k < cube.nchan:
         raise HTTPException(404, f"channel {k} is outside 0..{cube.nchan - 1}")
-    image = science.png(cube.channel(k), cube.vmin, cube.vmax)
+    image = IMAGES.get((cube.path,), ("chan", k),
+                       lambda: science.png(cube.channel(k), cube.vmin, cube.vmax))  # fmt: skip
     return Response(image, media_type="image/png", headers=PNG_HEADERS)
 
 
@@ -121,5 +143,6 @@ def plane_png(request: Request, plane: Annotated[str, Path(pattern="^(mom0|peak|
     if path is None:
         raise HTTPException(404, f"this product has no {plane} map")
     cmap = "RdBu_r" if plane == "mom1" else "viridis"
-    return Response(science.png(science.read_plane(path), cmap=cmap), media_type="image/png",
-                    headers=PNG_HEADERS)  # fmt: skip
+    image = IMAGES.get((path,), ("plane", cmap),
+                       lambda: science.png(science.read_plane(path), cmap=cmap))  # fmt: skip
+    return Response(image, media_type="image/png", headers=PNG_HEADERS)

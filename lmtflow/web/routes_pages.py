@@ -126,4 +126,5 @@ def project_file(request: Request, path: str, project: ProjectAccess,
                  download: bool = False) -> Response:
     """A file of the project's work tree (pages inline, products as attachments)."""
     settings = settings_of(request)
-    return file_response(resolve_in_project(project.root, path, settings.data_lmt), download)
+    return file_response(resolve_in_project(project.root, path, settings.data_lmt), download,
+                         request.headers.get("if-none-match"))  # fmt: skip
