@@ -10,7 +10,10 @@ from astropy.io import fits
 from lmtflow.io.cube import cube_header
 from lmtflow.io.cube_file import cube_file
 
-from .test_cube_fits import DEC0, RA0, SPEC, gridded, write_example  # noqa: F401 (fixture)
+from . import test_cube_fits
+from .test_cube_fits import DEC0, RA0, SPEC, write_example
+
+gridded = pytest.fixture(test_cube_fits.gridded.__wrapped__)  # the writers' small cube
 
 
 def _header(gridded):
@@ -45,14 +48,18 @@ def test_strips_in_any_order_give_write_cubes_bytes(tmp_path, gridded):
 
 def test_an_error_or_a_missing_strip_leaves_no_file(tmp_path, gridded):
     cube = gridded.cube
-    with pytest.raises(RuntimeError, match=r"rows \[4, 5"):
-        with cube_file(tmp_path / "c.fits", _header(gridded), cube.shape) as out:
-            out.write_rows(0, cube[:, :4])
-    with pytest.raises(KeyError):
-        with cube_file(tmp_path / "c.fits", _header(gridded), cube.shape) as out:
-            out.write_rows(0, cube)
-            raise KeyError("the gridder failed")
-    with pytest.raises(ValueError, match="a strip must be"):
-        with cube_file(tmp_path / "c.fits", _header(gridded), cube.shape) as out:
-            out.write_rows(0, cube[:, :, :-1])
+    target, header = tmp_path / "c.fits", _header(gridded)
+    with (
+        pytest.raises(RuntimeError, match=r"rows \[4, 5"),
+        cube_file(target, header, cube.shape) as out,
+    ):
+        out.write_rows(0, cube[:, :4])
+    with pytest.raises(KeyError), cube_file(target, header, cube.shape) as out:
+        out.write_rows(0, cube)
+        raise KeyError("the gridder failed")
+    with (
+        pytest.raises(ValueError, match="a strip must be"),
+        cube_file(target, header, cube.shape) as out,
+    ):
+        out.write_rows(0, cube[:, :, :-1])
     assert list(tmp_path.iterdir()) == []

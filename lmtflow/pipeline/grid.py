@@ -3,7 +3,9 @@
 Spectra of the beams in ``pix_list`` pass the robust RMS cut, get weights 1/RMS^2
 (``noise_sigma = 1``) and are convolved onto the grid. Several inputs are gridded jointly
 (never by averaging cubes); offsets are shifted to the first one's centre, or to a mosaic's
-``center``.
+``center``. Memory does not grow with the inputs or the field: spectra are read block by block
+of cells (``BLOCK_BYTES``) and the cube is written strip by strip of map rows
+(``STRIP_BYTES``, :mod:`lmtflow.io.cube_file`), never held whole.
 """
 
 from __future__ import annotations
