@@ -60,3 +60,36 @@ def test_scheduler_keeps_one_reevaluation_timer() -> None:
     assert release_scheduler_timers() >= 1
     scheduler._lmtflow_timer.join(timeout=5.0)
     assert not scheduler._lmtflow_timer.is_alive()
+
+
+def test_snakemake_still_has_what_the_scheduler_patch_relies_on() -> None:
+    """A Snakemake upgrade that renames or rewrites the patched scheduler method fails here,
+    naming the Snakemake version, instead of silently bringing back the quadratic passes."""
+    from lmtflow.hooks import one_reevaluation_timer, scheduler_patch_problem
+
+    problem = scheduler_patch_problem()
+    assert problem is None, problem
+    assert one_reevaluation_timer()
+    assert scheduler_patch_problem() is None  # still checks the method it replaced
+
+
+def test_a_changed_scheduler_is_reported_with_the_version(monkeypatch, caplog) -> None:
+    import snakemake
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    from lmtflow import hooks
+
+    monkeypatch.delattr(JobScheduler, "_schedule_reevalutation")
+    problem = hooks.scheduler_patch_problem()
+    assert f"Snakemake {snakemake.__version__}" in problem
+    assert "_schedule_reevalutation is gone" in problem
+    with caplog.at_level("WARNING", logger="lmtflow.hooks"):
+        assert hooks.one_reevaluation_timer() is False
+    assert problem in caplog.text
+
+    def rewritten(self, delay):  # same name, no timer that releases _open_jobs
+        self.wake_up(delay)
+
+    monkeypatch.setattr(JobScheduler, "_schedule_reevalutation", rewritten, raising=False)
+    problem = hooks.scheduler_patch_problem()
+    assert f"Snakemake {snakemake.__version__}" in problem and "threading.Timer(" in problem

@@ -39,6 +39,7 @@ from .atomic import atomic_path
 __all__ = [
     "SpectralWCS",
     "celestial_header",
+    "cube_header",
     "effective_beam_fwhm",
     "lmt_beam_fwhm",
     "write_cube",
@@ -155,9 +156,7 @@ def _write_atomic(path: str | os.PathLike, hdu: fits.PrimaryHDU) -> Path:
     return Path(path)
 
 
-def write_cube(
-    path: str | os.PathLike,
-    cube: NDArray,
+def cube_header(
     geometry: GridGeometry,
     *,
     center_lon_deg: float,
@@ -178,16 +177,13 @@ def write_cube(
     history: Iterable[str] = (),
     params: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
-) -> Path:
-    """Write ``cube`` ``(nchan, ny, nx)`` (FITS order, NaN blanks) atomically; return the path.
+) -> fits.Header:
+    """The header of a cube (:func:`write_cube`) without its data-shape cards.
 
     ``beam_fwhm_arcsec`` goes to BMAJ/BMIN (use ``effective_beam_fwhm``); ``params`` is
     recorded as one JSON HISTORY entry, ``history`` as plain HISTORY lines, ``obsnums`` as
     ``OBSNUMS`` plus one ``COMMENT OBSNUM n`` each, ``extra`` as additional keywords.
     """
-    data = np.asarray(cube, dtype=np.float32)
-    if data.ndim != 3 or data.shape[1:] != geometry.shape:
-        raise ValueError(f"cube shape {data.shape} does not match (nchan, {geometry.shape})")
     h = fits.Header()
     _common_cards(h, telescope, instrument, object_name, date_obs)
     h["BUNIT"] = (bunit, "Ta*" if bunit == "K" else "")
@@ -218,8 +214,19 @@ def write_cube(
         for o in obsnums:
             h.add_comment(f"OBSNUM {o}")
     _tail_cards(h, extra, history, params)
-    hdu = fits.PrimaryHDU(data=data, header=h)
-    return _write_atomic(path, hdu)
+    return h
+
+
+def write_cube(
+    path: str | os.PathLike, cube: NDArray, geometry: GridGeometry, **cards: Any
+) -> Path:
+    """Write ``cube`` ``(nchan, ny, nx)`` (FITS order, NaN blanks) atomically; return the path.
+    ``cards``: the keywords of :func:`cube_header`. (A cube too large for memory is written
+    strip by strip with :func:`lmtflow.io.cube_file.cube_file` and the same header.)"""
+    data = np.asarray(cube, dtype=np.float32)
+    if data.ndim != 3 or data.shape[1:] != geometry.shape:
+        raise ValueError(f"cube shape {data.shape} does not match (nchan, {geometry.shape})")
+    return _write_atomic(path, fits.PrimaryHDU(data=data, header=cube_header(geometry, **cards)))
 
 
 def write_plane(

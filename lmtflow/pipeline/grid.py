@@ -3,16 +3,19 @@
 Spectra of the beams in ``pix_list`` pass the robust RMS cut, get weights 1/RMS^2
 (``noise_sigma = 1``) and are convolved onto the grid. Several inputs are gridded jointly
 (never by averaging cubes); offsets are shifted to the first one's centre, or to a mosaic's
-``center``.
+``center``. Memory does not grow with the inputs or the field: spectra are read block by block
+of cells (``BLOCK_BYTES``) and the cube is written strip by strip of map rows
+(``STRIP_BYTES``, :mod:`lmtflow.io.cube_file`), never held whole.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
-import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +24,21 @@ from numpy.typing import NDArray
 
 from .. import __version__
 from ..errors import ProductError
-from ..flags.apply import blank_flagged, fill_mode, product_flag_keywords, select_flags
+from ..flags.apply import fill_mode, product_flag_keywords, select_flags
 from ..grid_geometry import GridGeometry
 from ..grid_selection import grid_selection
 from ..gridding import DEFAULT_TILE, grid_spectra, keep_scratch, resolve_threads
-from ..io.cube import SpectralWCS, write_cube, write_plane
+from ..io.cube import SpectralWCS, cube_header, write_plane
+from ..io.cube_file import CubeFile, cube_file
 from ..io.sdfits_reader import SDFITSReader
 from ..kernels import Kernel, KernelEvaluator, effective_beam_fwhm, lmt_beam_fwhm
+from .grid_read import WINDOW_BYTES, DataRows, gather
 
 log = logging.getLogger(__name__)
 
 FRAMES = {0: "RADEC", 1: "RADEC", 2: "GALACTIC"}
-BLOCK_BYTES = 96 << 20  # spectra held in memory at once (one block of map cells)
-GAP_ROWS = 16  # needed rows at most this far apart are read with one pread (gap included)
-WINDOW_BYTES = 4 << 20  # largest single pread
+BLOCK_BYTES = 48 << 20  # spectra held in memory at once (one block of map cells)
+STRIP_BYTES = 8 << 20  # cube held in memory at once (a strip of map rows, every channel)
 
 
 def _load(path: str | Path, params: dict, auto_flags: Sequence[str | Path] = ()):
@@ -65,95 +69,20 @@ def map_origin(first_header: Mapping[str, Any], params: Mapping[str, Any]) -> di
     return {"SRCXPOS": float(lon), "SRCYPOS": float(lat)}
 
 
-class _DataRows:
-    """``DATA`` rows of one SDFITS file read with ``pread`` into reused buffers (no memory
-    map: no page faults, nothing of the file in the resident set)."""
-
-    def __init__(self, reader: SDFITSReader):
-        sub, offset = reader.dtype.fields["DATA"][:2]
-        self.path, self.nrows, self.nchan = reader.path, reader.nrows, reader.nchan
-        self.dtype, self.rowbytes = sub.base, reader.dtype.itemsize
-        self.offset = reader.data_offset + offset
-        self.size = self.offset + (self.nrows - 1) * self.rowbytes + self.nchan * sub.base.itemsize
-        # FLAGS (lmtflow.flags) is the last column: a row's span then ends after its flags
-        fields = reader.dtype.fields
-        self.flags_at = fields["FLAGS"][1] - offset if "FLAGS" in fields else None
-        self.fd = os.open(reader.path, os.O_RDONLY)
-        self.mask = getattr(reader, "flag_mask", None)  # channel flags of the grid step
-        self.fill = getattr(reader, "flag_fill", "blank")  # blank (NaN) or interpolate
-
-    def close(self) -> None:
-        os.close(self.fd)
-
-    def read(self, a: int, b: int, buf: NDArray[np.uint8]) -> NDArray:
-        """Rows ``a:b`` as a strided view (file byte order) into ``buf``."""
-        nbytes = (b - a - 1) * self.rowbytes + self.nchan * self.dtype.itemsize
-        if self.flags_at is not None:
-            nbytes = (b - a - 1) * self.rowbytes + self.flags_at + self.nchan
-        view, done, pos = memoryview(buf[:nbytes]), 0, self.offset + a * self.rowbytes
-        while done < nbytes:
-            n = os.preadv(self.fd, [view[done:]], pos + done)
-            if n == 0:
-                raise ProductError(f"{self.path}: truncated (rows {a}:{b} are not all there)")
-            done += n
-        strides = (self.rowbytes, self.dtype.itemsize)
-        data = np.ndarray((b - a, self.nchan), self.dtype, buf, 0, strides)
-        flags = None
-        if self.flags_at is not None:
-            flags = np.ndarray((b - a, self.nchan), np.uint8, buf, self.flags_at,
-                               (self.rowbytes, 1))  # fmt: skip
-        if self.mask is not None:
-            own = self.mask.rows(a, b)
-            flags = own if flags is None else flags | own
-        return blank_flagged(data, flags, self.fill)
-
-
-def _gather(
-    files: list[_DataRows], starts: NDArray, rows: NDArray, out: NDArray, buf: NDArray[np.uint8]
-) -> None:
-    """``DATA`` of the ascending global ``rows`` of the concatenated inputs into ``out``.
-
-    Runs of needed rows (gaps up to ``GAP_ROWS`` included) are read with one ``pread`` each
-    into ``buf`` (``WINDOW_BYTES``, or one row if larger) and converted straight into
-    ``out``; only partly needed windows take a gathered copy.
-    """
-    which = np.searchsorted(starts, rows, side="right") - 1
-    done = 0
-    for k, f in enumerate(files):
-        local = rows[which == k] - starts[k]
-        if local.size == 0:
-            continue
-        step = max(1, WINDOW_BYTES // f.rowbytes)
-        breaks = np.flatnonzero(np.diff(local) > GAP_ROWS) + 1  # a window never spans these
-        ends = np.append(breaks, local.size)
-        i = 0
-        for e in ends.tolist():
-            while i < e:
-                a = int(local[i])
-                j = min(e, int(np.searchsorted(local, a + step, side="left", sorter=None)))
-                b = int(local[j - 1]) + 1
-                block = f.read(a, b, buf)
-                dest = out[done + i : done + j]
-                if j - i == b - a:
-                    dest[...] = block
-                else:
-                    dest[...] = block[local[i:j] - a]
-                i = j
-        done += local.size
-
-
 def _blocks(
     col: NDArray, row: NDArray, g: GridGeometry, reach: int, nchan: int
 ) -> tuple[list[tuple[int, int, int, int]], int]:
     """Cell blocks ``(j0, j1, i0, i1)`` whose spectra (nearest cell within ``reach``) fit
     ``BLOCK_BYTES``, and the most spectra of one block.
 
-    Strips of map rows, each cut into columns as wide as fit; of the strip heights that fit,
-    the one reading the fewest spectra per cell (the margins are read again by the next
-    block). Edges fall on the gridder's tiles, so each tile sees the spectra, in the order,
-    of one call over the whole map.
+    Strips of map rows (every channel of a strip within ``STRIP_BYTES``, or one tile high),
+    each cut into columns as wide as fit; of the strip heights that fit, the one reading the
+    fewest spectra per cell (the margins are read again by the next block). Edges fall on the
+    gridder's tiles, so each tile sees the spectra, in the order, of one call over the whole
+    map.
     """
     t = DEFAULT_TILE
+    tallest = max(t, STRIP_BYTES // (4 * nchan * g.nx) // t * t)
     limit = max(1, BLOCK_BYTES // (4 * nchan))
     ney, nex = g.ny + 2 * reach, g.nx + 2 * reach
     counts = np.bincount((row + reach) * nex + col + reach, minlength=ney * nex)
@@ -185,75 +114,98 @@ def _blocks(
             cost = sum(n(*b) for b in strip) / (min(j1, g.ny) - j0)
             if best is None or cost < best[0]:
                 best = (cost, strip)
-            if j1 >= g.ny:
+            if j1 >= g.ny or j1 - j0 >= tallest:
                 break
         blocks += best[1]
         j0 = best[1][0][1]
     return blocks, max(n(*b) for b in blocks)
 
 
+@dataclass
+class _BlockPlan:
+    """The spectra that can reach the map (rows ``ok`` of the inputs, their nearest cells) and
+    the blocks of cells they are gridded in."""
+
+    ok: NDArray[np.int64]
+    col: NDArray[np.int32]
+    row: NDArray[np.int32]
+    reach: int
+    blocks: list[tuple[int, int, int, int]]
+    most: int  # spectra of the largest block
+    n_used: int  # spectra the gridder uses (its own reach)
+
+    @classmethod
+    def build(cls, x, y, w, g: GridGeometry, radius: float, nchan: int) -> _BlockPlan:
+        nc = math.floor(radius / g.cell + 0.5 + 1e-9)  # the gridder's reach in cells
+        finite = np.isfinite(x) & np.isfinite(y) & np.isfinite(w) & (w > 0)
+        col, row = g.nearest_cell(np.where(finite, x, 0.0), np.where(finite, y, 0.0))
+        n_used = int(np.count_nonzero(finite & _within(g, col, row, nc)))
+        reach = nc + 1  # one cell more: rounding can never drop a spectrum from its block
+        ok = np.flatnonzero(finite & _within(g, col, row, reach))
+        del finite  # per-spectrum arrays kept while gridding: x, y, w, ok and int32 col, row
+        col, row = col[ok].astype(np.int32), row[ok].astype(np.int32)
+        blocks, most = _blocks(col, row, g, reach, nchan)
+        if most * 4 * nchan > BLOCK_BYTES:
+            log.warning("one block of %d x %d cells holds %d spectra (%.0f MB): over the %.0f "
+                        "MB budget", DEFAULT_TILE, DEFAULT_TILE, most, most * 4 * nchan / 1e6,
+                        BLOCK_BYTES / 1e6)  # fmt: skip
+        return cls(ok, col, row, reach, blocks, most, n_used)
+
+
 def _grid_blocks(
-    files: list[_DataRows],
+    plan: _BlockPlan,
+    files: list[DataRows],
     starts: NDArray,
     x: NDArray,
     y: NDArray,
     w: NDArray,
     geometry: GridGeometry,
-    resolution: float,
-    kernel: Kernel,
-    rmax: float,
-    edge: int,
-    threads: int | None,
-) -> tuple[NDArray, NDArray, int]:
-    """The cube, weight map and number of spectra used, gridded block by block of cells.
+    gridder: dict[str, Any],
+    out: CubeFile,
+) -> tuple[NDArray, NDArray]:
+    """Grid block by block of cells into ``out``, a strip of map rows at a time; return the
+    weight map and the cells with data in some channel.
 
     Each block gets exactly the spectra whose kernel can reach it (read from disk), so memory
-    is the cube, one block's spectra (``BLOCK_BYTES``, unless the spectra reaching one tile of
-    ``DEFAULT_TILE`` cells a side exceed it: then a warning), the gridder's fixed per-thread
-    chunk buffers and ~40 bytes per input spectrum; the tiles and their chunks, and so the
-    sums, are those of one call over the whole map.
+    is one block's spectra (``BLOCK_BYTES``, unless the spectra reaching one tile of
+    ``DEFAULT_TILE`` cells a side exceed it: then a warning), one strip of the cube
+    (``STRIP_BYTES``, at least one tile high), the gridder's fixed per-thread chunk buffers
+    and ~40 bytes per input spectrum, however many inputs and however large the field; the
+    tiles and their chunks, and so the sums, are those of one call over the whole map.
+    ``gridder``: :func:`lmtflow.gridding.grid_spectra`'s resolution, kernel, rmax, edge and
+    threads.
     """
-    g = geometry
-    nchan = files[0].nchan
-    radius = KernelEvaluator(kernel, resolution, rmax, g.cell).radius
-    nc = math.floor(radius / g.cell + 0.5 + 1e-9)  # the gridder's reach in cells
-    finite = np.isfinite(x) & np.isfinite(y) & np.isfinite(w) & (w > 0)
-    col, row = g.nearest_cell(np.where(finite, x, 0.0), np.where(finite, y, 0.0))
-    n_used = int(np.count_nonzero(finite & _within(g, col, row, nc)))
-    reach = nc + 1  # one cell more: rounding can never drop a spectrum from its block
-    ok = np.flatnonzero(finite & _within(g, col, row, reach))
-    del finite  # per-spectrum arrays kept while gridding: x, y, w, ok and int32 col, row
-    col, row = col[ok].astype(np.int32), row[ok].astype(np.int32)
-    blocks, size = _blocks(col, row, g, reach, nchan)
-    if size * 4 * nchan > BLOCK_BYTES:
-        log.warning("one block of %d x %d cells holds %d spectra (%.0f MB): over the %.0f MB "
-                    "budget", DEFAULT_TILE, DEFAULT_TILE, size, size * 4 * nchan / 1e6,
-                    BLOCK_BYTES / 1e6)  # fmt: skip
-    buf = np.empty((size, nchan), np.float32)  # one buffer for every block
-    nwork = resolve_threads(threads)
+    g, nchan, reach, ok, col, row = geometry, out.shape[0], plan.reach, plan.ok, plan.col, plan.row
+    buf = np.empty((plan.most, nchan), np.float32)  # one buffer for every block
+    tallest = max(j1 - j0 for j0, j1, _, _ in plan.blocks)
+    strips = np.empty(nchan * tallest * g.nx, np.float32)
+    nwork = resolve_threads(gridder["threads"])
     window = max(WINDOW_BYTES, *(f.rowbytes for f in files))
     reads = [np.empty(window, np.uint8) for _ in range(nwork)]
-    cube = np.empty((nchan, g.ny, g.nx), dtype=np.float32)
     weight = np.zeros(g.shape)
+    filled = np.zeros(g.shape, dtype=bool)
     with keep_scratch(), ThreadPoolExecutor(max_workers=nwork) as pool:
-        for j0, j1, i0, i1 in blocks:
-            near = (
-                (row >= j0 - reach) & (row < j1 + reach) & (col >= i0 - reach) & (col < i1 + reach)
-            )
-            sel = ok[near]
-            spectra = buf[: sel.size]
-            cuts = np.linspace(0, sel.size, nwork + 1).astype(int)  # threads read in parallel
-            jobs = [
-                pool.submit(_gather, files, starts, sel[a:b], spectra[a:b], reads[k])
-                for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True))
-            ]
-            for job in jobs:
-                job.result()
-            sub = GridGeometry(g.cell, i1 - i0, j1 - j0, g.crpix_x - i0, g.crpix_y - j0)
-            part = grid_spectra(x[sel], y[sel], spectra, w[sel], sub, resolution, kernel, rmax,
-                                edge, threads, out=cube[:, j0:j1, i0:i1])  # fmt: skip
-            weight[j0:j1, i0:i1] = part.weight
-    return cube, weight, n_used
+        for (j0, j1), cells in itertools.groupby(plan.blocks, key=lambda b: b[:2]):
+            strip = strips[: nchan * (j1 - j0) * g.nx].reshape(nchan, j1 - j0, g.nx)
+            for _, _, i0, i1 in cells:
+                near = (row >= j0 - reach) & (row < j1 + reach)
+                near &= (col >= i0 - reach) & (col < i1 + reach)
+                sel = ok[near]
+                spectra = buf[: sel.size]
+                cuts = np.linspace(0, sel.size, nwork + 1).astype(int)  # threads read in parallel
+                jobs = [
+                    pool.submit(gather, files, starts, sel[a:b], spectra[a:b], reads[k])
+                    for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True))
+                ]
+                for job in jobs:
+                    job.result()
+                sub = GridGeometry(g.cell, i1 - i0, j1 - j0, g.crpix_x - i0, g.crpix_y - j0)
+                part = grid_spectra(x[sel], y[sel], spectra, w[sel], sub, **gridder,
+                                    out=strip[:, :, i0:i1])  # fmt: skip
+                weight[j0:j1, i0:i1] = part.weight
+            filled[j0:j1] = np.isfinite(strip).any(axis=0)
+            out.write_rows(j0, strip)
+    return weight, filled
 
 
 def _within(g: GridGeometry, col: NDArray, row: NDArray, nc: int) -> NDArray[np.bool_]:
@@ -261,17 +213,33 @@ def _within(g: GridGeometry, col: NDArray, row: NDArray, nc: int) -> NDArray[np.
     return (col >= -nc) & (col < g.nx + nc) & (row >= -nc) & (row < g.ny + nc)
 
 
-def blank_low_weight(cube: np.ndarray, weight: np.ndarray, fraction: float) -> int:
-    """Blank (NaN) cells whose weight is below ``fraction`` of the median filled-cell weight.
+def low_weight_cells(filled: NDArray, weight: NDArray, fraction: float) -> NDArray[np.bool_]:
+    """Cells with data whose weight is below ``fraction`` of the median filled-cell weight.
 
     At the map edges the jinc kernel's negative sidelobes can nearly cancel a cell's weight sum
-    and the normalised value explodes; LMTOY leaves such cells in. Returns the number blanked.
+    and the normalised value explodes; LMTOY leaves such cells in, we blank them.
     """
-    filled = np.isfinite(cube).any(axis=0) & (weight > 0)
+    filled = filled & (weight > 0)
     if fraction <= 0 or not filled.any():
-        return 0
-    low = filled & (weight < fraction * np.median(weight[filled]))
+        return np.zeros(weight.shape, dtype=bool)
+    return filled & (weight < fraction * np.median(weight[filled]))
+
+
+def blank_low_weight(cube: np.ndarray, weight: np.ndarray, fraction: float) -> int:
+    """Blank (NaN) the :func:`low_weight_cells` of an in-memory cube; return how many."""
+    low = low_weight_cells(np.isfinite(cube).any(axis=0), weight, fraction)
     cube[:, low] = np.nan
+    return int(low.sum())
+
+
+def _blank_rows(out: CubeFile, low: NDArray[np.bool_], rows: int) -> int:
+    """Blank the ``low`` cells of a cube file, reading back ``rows`` rows at a time."""
+    for j0 in range(0, low.shape[0], rows):
+        j1 = min(j0 + rows, low.shape[0])
+        if low[j0:j1].any():
+            strip = out.read_rows(j0, j1)
+            strip[:, low[j0:j1]] = np.nan
+            out.write_rows(j0, strip)
     return int(low.sum())
 
 
@@ -332,20 +300,14 @@ def grid_products(
     kernel = Kernel.from_otf_select(
         int(params["otf_select"]), params["otf_a"], params["otf_b"], params["otf_c"]
     )
-    files = [_DataRows(r) for r in readers]  # _load closed its readers; spectra are read here
+    rmax = float(params["rmax"])
+    nchan = readers[0].nchan
     with ThreadPoolExecutor(max_workers=1) as pool:  # the beam is computed meanwhile
-        beam_job = pool.submit(effective_beam_fwhm, resolution, kernel, float(params["rmax"]),
+        beam_job = pool.submit(effective_beam_fwhm, resolution, kernel, rmax,
                                lmt_beam_fwhm(float(hdr0["SKYFREQ"])), cell)  # fmt: skip
-        try:
-            cube, weight, n_used = _grid_blocks(
-                files, starts, x, y, w, geometry, resolution, kernel, float(params["rmax"]),
-                int(params["edge"]), threads,
-            )  # fmt: skip
-        finally:
-            for f in files:
-                f.close()
+        radius = KernelEvaluator(kernel, resolution, rmax, cell).radius
+        plan = _BlockPlan.build(x, y, w, geometry, radius, nchan)
         beam = beam_job.result()
-    blank_low_weight(cube, weight, float(params.get("min_weight", 0.0)))
     frame = FRAMES[int(hdr0["MAPCOORD"])]
     obsnums = sorted({int(p[0]["OBSNUM"]) for p in parts})
     spectral = SpectralWCS(
@@ -359,12 +321,23 @@ def grid_products(
         object_name=str(hdr0["SRCNAME"]), date_obs=str(hdr0["OBSSTART"]), params=params,
         history=[f"lmtflow {__version__} grid of {', '.join(Path(p).name for p in base_sdfits)}"],
     )  # fmt: skip
-    write_cube(
-        cube_out, cube, geometry, spectral=spectral, beam_fwhm_arcsec=beam,
+    header = cube_header(
+        geometry, spectral=spectral, beam_fwhm_arcsec=beam,
         vlsr_kms=float(hdr0["VSOURCE"]), vsource_kms=float(hdr0["VSOURCE"]),
         nchan0=int(hdr0["NCHAN0"]), chan0=int(hdr0["CHAN0"]), obsnums=obsnums,
-        extra={"NSPEC": (n_used, "spectra gridded"), **product_flag_keywords(hdr0, params)},
+        extra={"NSPEC": (plan.n_used, "spectra gridded"), **product_flag_keywords(hdr0, params)},
         **common,
     )  # fmt: skip
+    gridder = dict(resolution_arcsec=resolution, kernel=kernel, rmax=rmax,
+                   edge=int(params["edge"]), threads=threads)  # fmt: skip
+    files = [DataRows(r) for r in readers]  # _load closed its readers; spectra are read here
+    try:
+        with cube_file(cube_out, header, (nchan, *geometry.shape)) as out:
+            weight, filled = _grid_blocks(plan, files, starts, x, y, w, geometry, gridder, out)
+            low = low_weight_cells(filled, weight, float(params.get("min_weight", 0.0)))
+            _blank_rows(out, low, max(1, STRIP_BYTES // (4 * nchan * geometry.nx)))
+    finally:
+        for f in files:
+            f.close()
     write_plane(weight_out, weight, geometry, bunit="K-2", beam_fwhm_arcsec=beam, **common)
     return Path(cube_out), Path(weight_out)
