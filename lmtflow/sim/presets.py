@@ -166,7 +166,8 @@ def _onemm_session() -> dict[str, Any]:
                 "obsnum": 82480,
                 "label": "ps_1mm",
                 "gap_before_s": 20.0,
-                "params": {"nrepeats": 2, "on_s": 3.0, "ref_s": 3.0, "switch_s": 1.0},
+                # four REF/ON pairs, as the real 82480 (blocks of ~21 s there)
+                "params": {"nrepeats": 4, "on_s": 3.0, "ref_s": 3.0, "switch_s": 1.0},
             },
         ],
     }
