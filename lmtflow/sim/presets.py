@@ -3,7 +3,7 @@
 * ``small``: tests. Sequoia 16 beams x 2048 ch: Cal 79447, Map 79448 (90"x90" Ra/Dec OTF, two
   ON blocks, ~250 ON dumps per beam), Ps 79449 (pixel 10), Bs 79450 (beams 10, 8), Map 79451
   (the same field scanned along Dec, ScanAngle 90, same Cal); then 1MM (Msip1mm, 4096 ch,
-  banks CO 2-1 / 13CO 2-1): Cal 82479, Ps 82480. ~165 MB, 2-3 s.
+  banks CO 2-1 / 13CO 2-1): Cal 82479, Ps 82480 (four REF/ON pairs). ~145 MB, 2-3 s.
   Labels: cal, map, ps, bs, map2, cal_1mm, ps_1mm.
 * ``demo``: the README demo: a rotating ring of clumps, 240"x240" map, Cal 91111 + Map 91112.
 * ``bench``: ``bench2`` in float32 (~0.8 GB): Cal 79447 + Map 79448, 400"x400" Ra/Dec map, 40
