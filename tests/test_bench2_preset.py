@@ -105,3 +105,52 @@ def test_spectra_only_in_blocks_are_ingested(tmp_path):
             want = sum(round((b["t_last"] - b["t_first"]) / 0.1) - 1 for b in blocks)
             assert np.count_nonzero(bufpos == code) >= want, (label, code)
         assert np.all(np.isin(bufpos, [b["bufpos"] for b in obs["blocks"]]))
+
+
+@pytest.mark.parametrize("name", ["small", "demo", "bench", "dualbank", "mosaic"])
+def test_other_presets_follow_the_real_pattern(name):
+    """From the schedule alone: the spectrometer dumps only near a block (the real margin, none
+    mid-slew); the Cal is 79447's; a Map is REF, then (slew, ON, slew, REF) per ON block with
+    slews 3/4 of a REF, as 79448; a Ps is REF, ON, ... of equal lengths (82480); a Bs alternates
+    BufPos 0 and 1. ``bench`` has the real block lengths too."""
+    from lmtflow.sim.instrument import REAL_ROACH_BLOCK_MARGIN_S
+    from lmtflow.sim.simulate import roach_dump_times
+
+    plan, _ = plan_observations(preset_config(name))
+    real = REAL_COUNTS["block_seconds"]
+    on, ref, hot, sky = BufPos.ON, BufPos.REF, BufPos.HOT, BufPos.SKY
+    kinds = set()
+    for si, _, _, inst, observations in plan:
+        assert inst.roach_block_margin_s == REAL_ROACH_BLOCK_MARGIN_S
+        for obs in observations:
+            kinds.add(obs.kind)
+            segs = obs.timeline.segments
+            codes = [s.bufpos for s in segs]
+            t = roach_dump_times(obs, _rng(0, si, obs.obsnum, 1))[0]
+            blocks = obs.timeline.blocks()
+            gap = np.min([np.maximum(b.t0 - t, t - b.t1) for b in blocks], axis=0)
+            assert gap.max() <= REAL_ROACH_BLOCK_MARGIN_S, (obs.obsnum, gap.max())
+            if obs.kind == "Cal":
+                assert codes == [hot, None, sky]
+                np.testing.assert_allclose([s.duration for s in segs],
+                                           [real["hot"], REAL_COUNTS["cal_switch_s"], real["sky"]],
+                                           rtol=0.01)  # fmt: skip
+            elif obs.kind == "Map":
+                n_on = codes.count(on)
+                assert codes == [ref] + [None, on, None, ref] * n_on and n_on >= 2
+                slews = [s.duration for s in segs if s.bufpos is None]
+                refs = [s.duration for s in segs if s.bufpos == ref]
+                assert np.mean(slews) / np.mean(refs) == pytest.approx(
+                    np.mean(REAL_COUNTS["slew_seconds"]) / np.mean(real["ref"]), rel=0.05)
+                if name == "bench":
+                    ons = [s.duration for s in segs if s.bufpos == on]
+                    np.testing.assert_allclose(ons, real["on"], rtol=0.015)
+                    np.testing.assert_allclose(refs, real["ref"], rtol=0.05)
+            elif obs.kind == "Ps":
+                blk = [s for s in segs if s.bufpos is not None]
+                assert [s.bufpos for s in blk] == [ref, on] * (len(blk) // 2)
+                assert len({round(s.duration, 6) for s in blk}) == 1
+            else:
+                blk = [s.bufpos for s in segs if s.bufpos is not None]
+                assert blk == [on, ref] * (len(blk) // 2) and len(blk) >= 4
+    assert {"Cal", "Map"} <= kinds

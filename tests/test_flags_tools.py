@@ -103,3 +103,21 @@ def test_show_lists_rsr_badcb_and_badlags_as_param_rules(rsr_sim, tmp_path):
     (blank,) = [r for r in param if r["reason"] == "blanking"]
     assert (blank["chassis"], blank["board"], blank["freq_ghz"]) == ([[3, 3]], [[1, 1]],
                                                                      [[80.0, 81.0]])
+
+
+def test_bad_time_one_high_end_dump_is_no_run():
+    """A single high dump at either end of the series is no bad interval (the running median
+    mirrors the ends); six bad dumps at the start are one."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from lmtflow.flags.auto import bad_time_rules
+
+    rng = np.random.default_rng(14)
+    rms = 1.0 + 0.02 * rng.standard_normal((300, 2))
+    rms[0, 0] = rms[-1, 0] = 1.12  # one spectrum each end, 6 sigma of one dump
+    rms[:6, 1] = 1.5
+    summary = SimpleNamespace(rms=rms, beams=np.array([5, 14]), pols=np.array([0, 0]))
+    rules = bad_time_rules(summary, 5.0, 5, np.arange(20, 320), (90002, 0))
+    assert [(r["beam"], r["dump"]) for r in rules] == [([[14, 14]], [[20, 25]])]

@@ -260,7 +260,9 @@ def bad_time_rules(summary: Any, nsigma: float, min_dumps: int, dumps: NDArray,
         x = rms[:, f]
         if not np.isfinite(x).any():
             continue
-        run = median_filter(np.where(np.isfinite(x), x, np.nanmedian(x)), size=n, mode="nearest")
+        # mirrored ends: "nearest" would repeat the first (last) dump over half the window,
+        # so one high dump at an end made a run by itself
+        run = median_filter(np.where(np.isfinite(x), x, np.nanmedian(x)), size=n, mode="mirror")
         med, sig = np.median(run), robust_sigma(run)
         high = run > med + nsigma * sig
         edges = np.flatnonzero(np.diff(np.r_[0, high.astype(int), 0]))

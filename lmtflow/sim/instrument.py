@@ -16,7 +16,8 @@ Schema (``instrument:`` and ``faults:`` mappings of a session)::
       tracking_beam: 10          # Header.<rx>.BeamSelected (Sequoia); 0 for Msip1mm
       roach_block_margin_s: null # null: the spectrometer dumps through slews too; a number:
                                  # only from that long before to after each block (the real
-                                 # Cal 79447 and Map 79448 spectra counts imply ~0.18 s)
+                                 # Cal 79447 and Map 79448 spectra counts imply ~0.18 s:
+                                 # REAL_ROACH_BLOCK_MARGIN_S, set by every SEQUOIA/1MM preset)
     faults:
       dead_beams: [3]            # pixels whose counts are the constant dead_value (all banks)
       dead_value: 0.0
@@ -52,6 +53,9 @@ from lmtflow.constants import SEQUOIA_BANDWIDTH_MHZ, SEQUOIA_NPIX
 from lmtflow.errors import ConfigError
 
 BIRDIE_PERIOD_S = 47.0
+REAL_ROACH_BLOCK_MARGIN_S = 0.18
+"""How long before and after an ifproc block the real spectrometer dumps (the spectra per roach
+file of Cal 79447 and Map 79448, reference/data/real_lmt_counts.md); none mid-slew."""
 
 INSTRUMENT_DEFAULTS: dict[str, Any] = {
     "receiver": "Sequoia",

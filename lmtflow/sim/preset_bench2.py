@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .instrument import REAL_ROACH_BLOCK_MARGIN_S
+
 CO10 = 115.271204
 
 REAL_COUNTS = {
@@ -50,7 +52,7 @@ def bench2() -> dict[str, Any]:
                     "nchan": 2048,
                     "line_freq_ghz": [CO10],
                     "dtype": "float64",
-                    "roach_block_margin_s": 0.18,
+                    "roach_block_margin_s": REAL_ROACH_BLOCK_MARGIN_S,
                 },
                 "sky": {
                     "source_name": "IRC+10216",

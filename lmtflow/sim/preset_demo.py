@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from .constants_lines import CO10
+from .instrument import REAL_ROACH_BLOCK_MARGIN_S
 
 
 def _ring_sources(n: int = 12) -> list[dict[str, Any]]:
@@ -57,7 +58,8 @@ def demo() -> dict[str, Any]:
                 "name": "seq",
                 "start_utc": "2020-02-20T07:30:00",
                 "project_id": "2020-S1-DEMO-1",
-                "instrument": {"receiver": "Sequoia", "nchan": 2048, "line_freq_ghz": [CO10]},
+                "instrument": {"receiver": "Sequoia", "nchan": 2048, "line_freq_ghz": [CO10],
+                               "roach_block_margin_s": REAL_ROACH_BLOCK_MARGIN_S},  # fmt: skip
                 "sky": {
                     "source_name": "SimGalaxy",
                     "ra_deg": 202.469575,

@@ -8,7 +8,8 @@ sky frame of the model (``frame='sky'``: dRA cos Dec0, dDec or dl cos b0, db).
 
 Sequences (timings default to the real ones quoted in the reference, §2.3):
 
-* Cal: HOT (BufPos 3, load 280 K) 2.62 s, switch 2.5 s, SKY (BufPos 2) 2.64 s, at the REF position.
+* Cal: HOT (BufPos 3, load 280 K) 2.62 s, switch 2.49 s, SKY (BufPos 2) 2.64 s, at the REF position
+  (the real Cal 79447).
 * Map: REF, slew, ON rows (``rows_per_scan`` rows incl. turnarounds, BufPos 0), slew, REF, ...;
   REF first and last. Rows run along x of the map frame (``Ra``, ``L`` or ``Az``), boustrophedon,
   with ``xramp`` at both ends; nrows = ceil((YLength + 2 YRamp) / (YStep HPBW)).
@@ -120,7 +121,7 @@ class Timeline:
 # ----------------------------------------------------------------------------- sequences
 
 
-CAL_DEFAULTS = {"hot_s": 2.62, "switch_s": 2.5, "sky_s": 2.64}
+CAL_DEFAULTS = {"hot_s": 2.62, "switch_s": 2.49, "sky_s": 2.64}  # the real Cal 79447
 PS_DEFAULTS = {"nrepeats": 2, "on_s": 3.0, "ref_s": 3.0, "switch_s": 1.0}
 BS_DEFAULTS = {"beams": [10, 8], "nrepeats": 2, "block_s": 2.0, "switch_s": 0.5}
 MAP_DEFAULTS = {

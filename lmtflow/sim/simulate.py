@@ -205,6 +205,7 @@ def _write_roach(
             "roach": roach,
             "row": int(r),
             "dump": int(r // 4),
+            "t_unix": float(t_all[r // 4]),
             "input": int(r % 4),
             "pixel": int(pix[r % 4]),
             "bank": inst.inputs[idx_in[r % 4]].bank,

@@ -34,7 +34,7 @@ Layout (all angles deg unless named ``_rad``, offsets arcsec, velocities km/s LS
                                   observed_peak_k, observed_fwhm_arcsec}]}],
        params: {...}, map: {nrows, row_spacing_arcsec, row_length_arcsec, frame} (Map),
        bs_beams: [on_bufpos0, on_bufpos1] (Bs),
-       spikes: [{roach, row, dump, input, pixel, bank, channel}]}}
+       spikes: [{roach, row, dump, t_unix, input, pixel, bank, channel}]}}
 """
 
 from __future__ import annotations
@@ -65,8 +65,9 @@ CONVENTIONS = {
     "T = Tsys + load + Ta*; HOT load 280 K; 280*SKY/(HOT-SKY) = Tsys and "
     "Tsys*(ON-REF)/REF = Ta* in expectation; Tsys flat across channels",
     "cal_position": "Cal HOT/SKY are taken at the REF position (blank sky)",
-    "slews": "roach dumps continue through slews/switches (blank sky, BufPos undefined); the "
-    "ifproc has no samples there",
+    "slews": "the ifproc has no samples in slews/switches; the spectrometer dumps through them "
+    "(blank sky, BufPos undefined) unless the instrument's roach_block_margin_s is set: then only "
+    "within that margin of a block, as the real files (every SEQUOIA/1MM preset: 0.18 s)",
     "line_profile": "Gaussian in the bank's LSR radio velocity, evaluated at channel centres",
     "velocity_axis": "lmtflow.spectral.SpectralAxis: v(ch) = (ch - ch0)*dvdc + v0, SideBand1Lo 0",
 }
