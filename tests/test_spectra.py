@@ -17,6 +17,7 @@ from lmtflow.io.sdfits_reader import SDFITSReader
 from lmtflow.io.spectrum_fits import velocity_axis
 from lmtflow.pipeline.combine_spectra import combine_spectra
 from lmtflow.qa.registry import THUMBNAIL, plots_for
+from lmtflow.qa.stats import nan_std
 from lmtflow.sim import simulate
 
 from .conftest import make_tiny_config
@@ -262,9 +263,8 @@ def test_map_combination_gridded_jointly_and_quieter(map_combo):
     assert set(params["pix_list"]) == {str(m) for m in maps}
 
     def noise(path):
-        with np.errstate(all="ignore"):
-            d = fits.getdata(path)
-            return np.nanstd(np.concatenate([d[:150], d[-150:]]), axis=0)
+        d = fits.getdata(path)
+        return nan_std(np.concatenate([d[:150], d[-150:]]), axis=0)  # NaN outside the map
 
     singles = [noise(next((tmp_path / "work").glob(f"*/{m}/srdp/*__0.fits"))) for m in maps]
     both = noise(combo)
