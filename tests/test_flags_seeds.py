@@ -11,7 +11,6 @@ clean data < 0.1% of dumps flagged; the line's channels never flagged.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from astropy.wcs import WCS
