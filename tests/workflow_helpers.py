@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +18,17 @@ def write_config(path: Path, **sections) -> Path:
     """A config file with the given top-level sections."""
     path.write_text(yaml.safe_dump(sections))
     return path
+
+
+def copy_run(src: Path, dst: Path) -> Path:
+    """Copy the run directory ``src`` (work tree, config files, .snakemake/) into ``dst``, every
+    mtime kept, so Snakemake finds the copied products up to date and runs only what a new
+    config or target adds. Snakemake's records (keyed by absolute path) do not carry over:
+    in a copy, an edited parameter is seen through its parameter file's mtime but the
+    step_params jobs that rewrite those files are not triggered, so a test of parameter
+    re-runs works in the original directory (tests/test_rerun.py)."""
+    shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
+    return dst
 
 
 def run(data_lmt, work_dir: Path, obsnums, configfile: Path | None = None, check=True):
