@@ -63,6 +63,18 @@ def test_nan_std_is_nan_without_warning_where_a_slice_has_too_few_values():
     assert nan_std(cube) == pytest.approx(np.nanstd(cube.astype(float)), rel=1e-9)
 
 
+def test_runtime_warnings_of_lmtflow_fail_the_tests():
+    """pyproject's filterwarnings: a RuntimeWarning raised in an lmtflow module, or numpy's
+    empty-slice nanvar warning from anywhere, is an error; another module's is not."""
+    code = compile("import numpy as np\nnp.float64(1.0) / 0.0", "<lmtflow code>", "exec")
+    with pytest.raises(RuntimeWarning, match="divide by zero"):
+        exec(code, {"__name__": "lmtflow.somewhere"})
+    with pytest.raises(RuntimeWarning, match="Degrees of freedom"):
+        np.nanstd(np.full((3, 2), np.nan), axis=0)
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        exec(code, {"__name__": "elsewhere"})
+
+
 def test_bad_beams_finds_noisy_and_dead_feeds():
     rms = RNG.normal(1.0, 0.02, (500, 16)) * np.linspace(0.8, 1.25, 16)  # Tsys spread
     rms[:, 5] *= 3.0
