@@ -178,13 +178,29 @@ def rsr_workflow(rsr_sim: SimulationResult, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="session")
-def web_tree(small_sim: SimulationResult, reduced: dict, tmp_path_factory: pytest.TempPathFactory
-             ) -> dict:  # fmt: skip
+def spectra_base(small_sim: SimulationResult, reduced: dict,
+                 tmp_path_factory: pytest.TempPathFactory) -> dict:  # fmt: skip
+    """A copy of ``reduced``'s run directory where the Ps and Bs ObsNums of the small preset
+    were reduced too (default config; ``ran``: what that run did). Shared, read only, by the
+    spectra tests and the web tree, which each copy ``root`` and run more there."""
+    from .workflow_helpers import copy_run, run
+
+    root = copy_run(reduced["dir"].parents[2], tmp_path_factory.mktemp("spectra_base"))
+    nums = [small_sim.labels[k] for k in ("map", "ps", "bs")]
+    _, ran = run(small_sim.data_lmt, root, nums)
+    return {"root": root, "ran": ran}
+
+
+@pytest.fixture(scope="session")
+def web_tree(small_sim: SimulationResult, spectra_base: dict,
+             tmp_path_factory: pytest.TempPathFactory) -> dict:  # fmt: skip
     """The web service's work tree (tests/web_helpers.py): Map, Ps and Bs ObsNums of the small
-    preset reduced with an attempt 'coarse' (on a copy of ``reduced``), and two more projects."""
+    preset reduced with an attempt 'coarse' (on a copy of ``spectra_base``), and two more
+    projects."""
     from .web_helpers import make_web_tree
 
-    return make_web_tree(small_sim, tmp_path_factory.mktemp("web_tree"), reduced["dir"])
+    map_dir = next((spectra_base["root"] / "work").glob(f"*/{small_sim.labels['map']}"))
+    return make_web_tree(small_sim, tmp_path_factory.mktemp("web_tree"), map_dir)
 
 
 @pytest.fixture(scope="session")

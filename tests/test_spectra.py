@@ -22,7 +22,7 @@ from lmtflow.sim import simulate
 
 from .conftest import make_tiny_config
 from .test_pages import check_resolves, load_in_chromium
-from .workflow_helpers import run, write_config
+from .workflow_helpers import copy_run, run, write_config
 
 
 def _gauss(v, a, v0, fwhm):
@@ -59,10 +59,13 @@ def _line_free(v, lines, bank_lines_factor=3.0):
 
 
 @pytest.fixture(scope="module")
-def spectra_run(small_sim, tmp_path_factory):
-    work = tmp_path_factory.mktemp("spectra")
+def spectra_run(small_sim, spectra_base, tmp_path_factory):
+    """The Ps, Bs and 1MM Ps ObsNums reduced by the real workflow (Ps and Bs in the session's
+    ``spectra_base``, copied here; the 1MM Ps added)."""
+    work = copy_run(spectra_base["root"], tmp_path_factory.mktemp("spectra"))
     labels = ["ps", "bs", "ps_1mm"]
-    run(small_sim.data_lmt, work, [small_sim.labels[k] for k in labels])
+    _, ran = run(small_sim.data_lmt, work, [small_sim.labels[k] for k in labels])
+    print("spectra_run ran", dict(ran))
     out = {}
     for label in labels:
         obsnum = small_sim.labels[label]
