@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .constants import T_AMBIENT_K, BufPos
+from .qa.stats import nan_std
 
 
 def tsys_spectrum(
@@ -46,8 +47,8 @@ def tsys_spectrum(
     spikes = np.zeros(tsys.shape, dtype=bool)
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         d = tsys[..., lo : hi - 1] - tsys[..., lo + 1 : hi]
+        sigma = nan_std(d, axis=-1, keepdims=True)  # NaN for a dead feed: no spikes there
         with np.errstate(invalid="ignore"):
-            sigma = np.nanstd(d, axis=-1, keepdims=True)
             spikes[..., lo : hi - 1] |= d > 4 * sigma
     # lmtslr keeps non-positive channels; they are unphysical, so we patch them too.
     with np.errstate(invalid="ignore"):

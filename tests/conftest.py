@@ -113,6 +113,42 @@ def reduced(small_sim: SimulationResult, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture(scope="session")
+def two_maps(small_sim: SimulationResult, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The small preset's two maps of one field (79448 scanned along RA, 79451 along Dec) and
+    their Cal reduced once from an empty work tree by the real workflow (default config).
+
+    ``root``: the run directory with Snakemake's records; only tests/test_rerun.py edits
+    parameters and re-runs there (it needs the records). ``ran``: Counter of the rules of this
+    first run. ``snapshot``: a copy made right after it, for tests that copy or read it.
+    """
+    from .workflow_helpers import copy_run, run
+
+    root = tmp_path_factory.mktemp("two_maps")
+    maps = [small_sim.labels["map"], small_sim.labels["map2"]]
+    _, ran = run(small_sim.data_lmt, root, maps)
+    snapshot = copy_run(root, tmp_path_factory.mktemp("two_maps_snapshot"))
+    return {"root": root, "maps": maps, "ran": ran, "snapshot": snapshot}
+
+
+@pytest.fixture(scope="session")
+def maps_combined(small_sim: SimulationResult, two_maps: dict,
+                  tmp_path_factory: pytest.TempPathFactory) -> dict:  # fmt: skip
+    """A copy of ``two_maps["snapshot"]`` where the project config ``config`` (``project``:
+    source 'S' with both maps, their combination listed as [79451, 79448]) also combined
+    them: only the combination's steps ran (``ran``). Read only: tests that run more work on
+    a copy of ``root`` (tests/workflow_helpers.py copy_run)."""
+    from .workflow_helpers import copy_run, run, write_config
+
+    root = copy_run(two_maps["snapshot"], tmp_path_factory.mktemp("maps_combined"))
+    maps = two_maps["maps"]
+    project = {"sources": {"S": {"obsnums": maps, "combinations": [{"obsnums": maps[::-1]}]}}}
+    config = write_config(root / "project.yaml", **project)
+    _, ran = run(small_sim.data_lmt, root, maps, configfile=config)
+    return {"root": root, "work": root / "work", "maps": maps, "project": project,
+            "config": config, "ran": ran}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
 def rsr_sim(tmp_path_factory: pytest.TempPathFactory) -> SimulationResult:
     """The ``rsr`` preset (Cal 33550 + Bs 33551 with faults, Cal 33552 + Bs 33553), ~25 MB."""
     root = tmp_path_factory.mktemp("rsr_sim")
@@ -142,13 +178,29 @@ def rsr_workflow(rsr_sim: SimulationResult, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="session")
-def web_tree(small_sim: SimulationResult, reduced: dict, tmp_path_factory: pytest.TempPathFactory
-             ) -> dict:  # fmt: skip
+def spectra_base(small_sim: SimulationResult, reduced: dict,
+                 tmp_path_factory: pytest.TempPathFactory) -> dict:  # fmt: skip
+    """A copy of ``reduced``'s run directory where the Ps and Bs ObsNums of the small preset
+    were reduced too (default config; ``ran``: what that run did). Shared, read only, by the
+    spectra tests and the web tree, which each copy ``root`` and run more there."""
+    from .workflow_helpers import copy_run, run
+
+    root = copy_run(reduced["dir"].parents[2], tmp_path_factory.mktemp("spectra_base"))
+    nums = [small_sim.labels[k] for k in ("map", "ps", "bs")]
+    _, ran = run(small_sim.data_lmt, root, nums)
+    return {"root": root, "ran": ran}
+
+
+@pytest.fixture(scope="session")
+def web_tree(small_sim: SimulationResult, spectra_base: dict,
+             tmp_path_factory: pytest.TempPathFactory) -> dict:  # fmt: skip
     """The web service's work tree (tests/web_helpers.py): Map, Ps and Bs ObsNums of the small
-    preset reduced with an attempt 'coarse' (on a copy of ``reduced``), and two more projects."""
+    preset reduced with an attempt 'coarse' (on a copy of ``spectra_base``), and two more
+    projects."""
     from .web_helpers import make_web_tree
 
-    return make_web_tree(small_sim, tmp_path_factory.mktemp("web_tree"), reduced["dir"])
+    map_dir = next((spectra_base["root"] / "work").glob(f"*/{small_sim.labels['map']}"))
+    return make_web_tree(small_sim, tmp_path_factory.mktemp("web_tree"), map_dir)
 
 
 @pytest.fixture(scope="session")

@@ -15,20 +15,18 @@ from astropy.io import fits
 from lmtflow.workflow import run_attempt
 
 from .test_pages import check_resolves, load_in_chromium
-from .workflow_helpers import dry_jobs, run, write_config
+from .workflow_helpers import copy_run, dry_jobs, run, write_config
 
 ATTEMPTS = {"coarse": {"grid": {"resolution": 16}}, "order1": {"baseline": {"b_order": 1}}}
 CHAIN = ("ingest", "tsys", "calibrate", "baseline", "grid")
 
 
 @pytest.fixture(scope="module")
-def attempts_run(small_sim, tmp_path_factory):
-    """Two maps of one field and their combination reduced as the base, then again with two
-    attempts added."""
-    root = tmp_path_factory.mktemp("attempts")
-    nums = [small_sim.labels["map"], small_sim.labels["map2"]]
-    project = {"sources": {"S": {"obsnums": nums, "combinations": [{"obsnums": nums}]}}}
-    run(small_sim.data_lmt, root, nums, configfile=write_config(root / "base.yaml", **project))
+def attempts_run(small_sim, maps_combined, tmp_path_factory):
+    """Two maps of one field and their combination reduced as the base (a copy of the
+    session's ``maps_combined``), then again with two attempts added."""
+    root = copy_run(maps_combined["root"], tmp_path_factory.mktemp("attempts"))
+    nums, project = maps_combined["maps"], maps_combined["project"]
     cfg = write_config(root / "attempts.yaml", **project, attempts=ATTEMPTS)
     _, ran = run(small_sim.data_lmt, root, nums, configfile=cfg)
     obsdir = next((root / "work").glob(f"*/{nums[0]}"))

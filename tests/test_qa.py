@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 from lmtflow.qa.numbers import BIRDIE_SIGMA, bad_beams, birdie_scores, find_birdies
 from lmtflow.qa.registry import KINDS, plots_for
-from lmtflow.qa.stats import qac_stats, robust_sigma, sratio
+from lmtflow.qa.stats import nan_std, qac_stats, robust_sigma, sratio
 
 RNG = np.random.default_rng(7)
 
@@ -38,6 +40,39 @@ def test_robust_sigma_of_all_values_equals_the_nan_median_formula():
     np.testing.assert_allclose(robust_sigma(v, axis=0)[:5],
                                [robust_sigma(v[:, k]) for k in range(5)], rtol=1e-12)  # fmt: skip
     assert np.isnan(robust_sigma(np.full(4, np.nan)))
+
+
+def test_nan_std_is_nan_without_warning_where_a_slice_has_too_few_values():
+    cube = RNG.normal(0.0, 3.0, (400, 4, 5)).astype(np.float32)
+    cube[:, 0, 0] = np.nan  # a blank cell
+    cube[1:, 1, 1] = np.nan  # one value: a spread of 0, undefined with ddof=1
+    cube[::2, 2, 2] = np.nan  # half flagged
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not one warning, not even numpy's
+        std, std1 = nan_std(cube, axis=0), nan_std(cube, axis=0, ddof=1)
+        assert np.isnan(nan_std([np.nan, np.nan])) and np.isnan(nan_std([]))
+        assert np.isnan(nan_std([1.0, np.inf]))  # an infinite spread is no rms
+    assert std.shape == (4, 5) and nan_std(cube, axis=-1, keepdims=True).shape == (400, 4, 1)
+    assert np.isnan(std[0, 0]) and std[1, 1] == 0.0
+    assert np.isnan(std1[0, 0]) and np.isnan(std1[1, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np.testing.assert_allclose(std, np.nanstd(cube, axis=0), rtol=1e-5)
+        np.testing.assert_allclose(std1, np.nanstd(cube, axis=0, ddof=1), rtol=1e-5)
+    assert std[2, 2] == pytest.approx(3.0, rel=0.15) and std[3, 3] == pytest.approx(3.0, rel=0.1)
+    assert nan_std(cube) == pytest.approx(np.nanstd(cube.astype(float)), rel=1e-9)
+
+
+def test_runtime_warnings_of_lmtflow_fail_the_tests():
+    """pyproject's filterwarnings: a RuntimeWarning raised in an lmtflow module, or numpy's
+    empty-slice nanvar warning from anywhere, is an error; another module's is not."""
+    code = compile("import numpy as np\nnp.float64(1.0) / 0.0", "<lmtflow code>", "exec")
+    with pytest.raises(RuntimeWarning, match="divide by zero"):
+        exec(code, {"__name__": "lmtflow.somewhere"})
+    with pytest.raises(RuntimeWarning, match="Degrees of freedom"):
+        np.nanstd(np.full((3, 2), np.nan), axis=0)
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        exec(code, {"__name__": "elsewhere"})
 
 
 def test_bad_beams_finds_noisy_and_dead_feeds():

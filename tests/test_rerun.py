@@ -14,25 +14,25 @@ def qa_jobs(n: int, beams: bool = True) -> Counter:
     return jobs + Counter(qa_beams=n) if beams else jobs
 
 
-def test_parameter_edits_rerun_only_affected_steps(small_sim, tmp_path):
-    maps = [small_sim.labels["map"], small_sim.labels["map2"]]
+def test_parameter_edits_rerun_only_affected_steps(small_sim, two_maps, tmp_path):
+    """Edits in the run directory of the session's ``two_maps`` (its first run, from an empty
+    work tree, made by the fixture); the config files are written to ``tmp_path``."""
+    maps, ran, run_dir = two_maps["maps"], two_maps["ran"], two_maps["root"]
     first, second = maps
     data = small_sim.data_lmt
-
-    proc, ran = run(data, tmp_path, maps)
     assert ran["ingest"] == 3 and ran["grid"] == 2 and ran["srdp"] == 2  # 2 maps + their Cal
 
-    _, ran = run(data, tmp_path, maps)
+    _, ran = run(data, run_dir, maps)
     assert ran == Counter(), f"nothing changed, yet {dict(ran)} ran"
 
     grid_edit = write_config(tmp_path / "grid.yaml", defaults={"grid": {"resolution": 14}})
-    _, ran = run(data, tmp_path, maps, configfile=grid_edit)
+    _, ran = run(data, run_dir, maps, configfile=grid_edit)
     expected = Counter(step_params=2, grid=2, srdp=2, srdp_params=2)
     assert ran == expected + qa_jobs(2, beams=False), dict(ran)
 
     # the spectra used change: the grid and the per-beam QA (its rms_cut marks) run again
     cut = write_config(tmp_path / "cut.yaml", defaults={"grid": {"resolution": 14, "rms_cut": -3}})
-    _, ran = run(data, tmp_path, maps, configfile=cut)
+    _, ran = run(data, run_dir, maps, configfile=cut)
     assert ran == expected + Counter(step_params=2) + qa_jobs(2), dict(ran)
 
     one_obsnum = write_config(
@@ -40,12 +40,12 @@ def test_parameter_edits_rerun_only_affected_steps(small_sim, tmp_path):
         defaults={"grid": {"resolution": 14, "rms_cut": -3}},
         overrides={first: {"baseline": {"b_order": 1}}},
     )
-    _, ran = run(data, tmp_path, maps, configfile=one_obsnum)
+    _, ran = run(data, run_dir, maps, configfile=one_obsnum)
     expected = Counter(step_params=1, baseline=1, grid=1, srdp=1, srdp_params=1) + qa_jobs(1)
     assert ran == expected, dict(ran)
-    params = next((tmp_path / "work").glob(f"*/{first}/params/baseline__0.json")).read_text()
+    params = next((run_dir / "work").glob(f"*/{first}/params/baseline__0.json")).read_text()
     assert '"b_order": 1' in params
-    untouched = next((tmp_path / "work").glob(f"*/{second}/params/baseline__0.json")).read_text()
+    untouched = next((run_dir / "work").glob(f"*/{second}/params/baseline__0.json")).read_text()
     assert '"b_order": 0' in untouched
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,13 +39,78 @@ def _raw_mb(data_lmt: Path, obsnum: int) -> float:
     return sum(f.stat().st_size for f in files) / 1e6
 
 
+@dataclass
+class BackgroundRun:
+    """A Snakemake run through the test profile, started by :func:`slurm_runs` and awaited by
+    its test; ``dir`` is its run directory (work tree in ``dir / "work"``)."""
+
+    dir: Path
+    proc: subprocess.Popen
+
+    @classmethod
+    def start(cls, cmd: list[str], env: dict[str, str], run_dir: Path) -> BackgroundRun:
+        with open(run_dir / "stdout", "w") as out, open(run_dir / "stderr", "w") as err:
+            return cls(run_dir, subprocess.Popen(cmd, env=env, stdout=out, stderr=err))
+
+    def wait(self, timeout: float) -> subprocess.CompletedProcess:
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise
+        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode,
+                                           (self.dir / "stdout").read_text(),
+                                           (self.dir / "stderr").read_text())  # fmt: skip
+
+    def stop(self) -> None:
+        """Interrupt a run still going (Snakemake then cancels its cluster jobs)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def slurm_runs(small_sim, mosaic_sim, slurm, tmp_path_factory):
+    """The module's two cluster workflows, started together: the small map (``"map"``) and the
+    first two tiles of the session's mosaic preset (``"mosaic"``). Most of a run's wall time
+    is Snakemake waiting between squeue checks (the SLURM executor lengthens the wait by 10 s
+    after every check that finds no job finished), so the two runs overlap their waits
+    instead of adding them."""
+    from lmtflow.sim import mosaic
+
+    runs = {}
+    run_dir = tmp_path_factory.mktemp("slurm_map")
+    profile = ["--profile", str(write_test_profile(run_dir, slurm))]
+    cmd = snakemake_command(small_sim.data_lmt, run_dir / "work", [small_sim.labels["map"]],
+                            cores=2, directory=run_dir, extra_args=profile)  # fmt: skip
+    runs["map"] = BackgroundRun.start(cmd, slurm.env(), run_dir)
+
+    run_dir = tmp_path_factory.mktemp("slurm_mosaic")
+    maps = mosaic.map_obsnums(2)  # the first two tiles: side by side in the first row
+    assert mosaic.tile_layout(mosaic_sim.truth["mosaic"]["tiles"])[0] >= 2
+    config = run_dir / "project.yaml"
+    config.write_text(yaml.safe_dump(mosaic.mosaic_project(maps, mosaic_sim.data_lmt,
+                                                           run_dir / "work")))  # fmt: skip
+    profile = ["--profile", str(write_test_profile(run_dir, slurm))]
+    cmd = snakemake_command(mosaic_sim.data_lmt, run_dir / "work", [], directory=run_dir,
+                            configfile=config, targets=["science"], extra_args=profile)  # fmt: skip
+    runs["mosaic"] = BackgroundRun.start(cmd, slurm.env(), run_dir)
+    try:
+        yield runs
+    finally:
+        for r in runs.values():
+            r.stop()
+
+
 @pytest.mark.slow
-def test_map_on_slurm_equals_local_run(small_sim, reduced, slurm, tmp_path: Path) -> None:
-    profile = write_test_profile(tmp_path, slurm)
+def test_map_on_slurm_equals_local_run(small_sim, reduced, slurm, slurm_runs) -> None:
+    tmp_path = slurm_runs["map"].dir
     obsnum = small_sim.labels["map"]
-    cmd = snakemake_command(small_sim.data_lmt, tmp_path / "work", [obsnum], cores=2,
-                            directory=tmp_path, extra_args=["--profile", str(profile)])  # fmt: skip
-    proc = subprocess.run(cmd, env=slurm.env(), capture_output=True, text=True, timeout=600)
+    proc = slurm_runs["map"].wait(600)
     assert proc.returncode == 0, proc.stderr[-4000:] + "\n" + slurm.logs()
 
     # Every step of the map ran; the Cal's and the map's steps as ONE SLURM job each.
@@ -128,20 +195,13 @@ def test_resources_grow_with_data_and_attempt() -> None:
 
 
 @pytest.mark.slow
-def test_mosaic_on_slurm_one_job_per_obsnum(slurm, tmp_path: Path) -> None:
+def test_mosaic_on_slurm_one_job_per_obsnum(slurm, slurm_runs) -> None:
     """A small mosaic project (issue 19) through profiles/slurm: each tile's Cal and Map steps
     run as one cluster job each, the joint grid as one more; nothing else is submitted."""
-    from lmtflow.sim import mosaic, simulate_preset
+    from lmtflow.sim import mosaic
 
-    sim = simulate_preset("mosaic", tmp_path / "data_lmt", seed=3, tiles=2)
-    maps = mosaic.map_obsnums(2)
-    config = tmp_path / "project.yaml"
-    config.write_text(yaml.safe_dump(mosaic.mosaic_project(maps, sim.data_lmt, tmp_path / "work")))
-    profile = write_test_profile(tmp_path, slurm)
-    cmd = snakemake_command(sim.data_lmt, tmp_path / "work", [], directory=tmp_path,
-                            configfile=config, targets=["science"],
-                            extra_args=["--profile", str(profile)])  # fmt: skip
-    proc = subprocess.run(cmd, env=slurm.env(), capture_output=True, text=True, timeout=900)
+    tmp_path, maps = slurm_runs["mosaic"].dir, mosaic.map_obsnums(2)
+    proc = slurm_runs["mosaic"].wait(900)
     assert proc.returncode == 0, proc.stderr[-4000:] + "\n" + slurm.logs()
     names = sorted(name for _, name in SUBMITTED.findall(proc.stderr))
     expected = [f"group_obs{n}_ingest_tsys" for n in (m - 1 for m in maps)]

@@ -17,11 +17,12 @@ from lmtflow.io.sdfits_reader import SDFITSReader
 from lmtflow.io.spectrum_fits import velocity_axis
 from lmtflow.pipeline.combine_spectra import combine_spectra
 from lmtflow.qa.registry import THUMBNAIL, plots_for
+from lmtflow.qa.stats import nan_std
 from lmtflow.sim import simulate
 
 from .conftest import make_tiny_config
 from .test_pages import check_resolves, load_in_chromium
-from .workflow_helpers import run, write_config
+from .workflow_helpers import copy_run, run, write_config
 
 
 def _gauss(v, a, v0, fwhm):
@@ -58,10 +59,14 @@ def _line_free(v, lines, bank_lines_factor=3.0):
 
 
 @pytest.fixture(scope="module")
-def spectra_run(small_sim, tmp_path_factory):
-    work = tmp_path_factory.mktemp("spectra")
+def spectra_run(small_sim, spectra_base, tmp_path_factory):
+    """The Ps, Bs and 1MM Ps ObsNums reduced by the real workflow (Ps and Bs in the session's
+    ``spectra_base``, copied here; the 1MM Ps added)."""
+    work = copy_run(spectra_base["root"], tmp_path_factory.mktemp("spectra"))
     labels = ["ps", "bs", "ps_1mm"]
-    run(small_sim.data_lmt, work, [small_sim.labels[k] for k in labels])
+    _, ran = run(small_sim.data_lmt, work, [small_sim.labels[k] for k in labels])
+    # Ps and Bs are not redone: only the 1MM Ps and its Cal ran (two banks each)
+    assert ran["spectrum"] == 2 and ran["ingest"] == 4 and ran["tsys"] == 2, dict(ran)
     out = {}
     for label in labels:
         obsnum = small_sim.labels[label]
@@ -242,19 +247,18 @@ def test_combination_names_are_sets_and_never_collide():
 
 
 @pytest.fixture(scope="module")
-def map_combo(small_sim, tmp_path_factory):
-    """The two small maps of one field (79448, 79451) combined by the real workflow."""
-    root = tmp_path_factory.mktemp("map_combo")
-    maps = [small_sim.labels["map"], small_sim.labels["map2"]]
-    cfg = write_config(root / "maps.yaml",
-                       sources={"IRC": {"combinations": [{"obsnums": maps[::-1]}]}})  # fmt: skip
-    run(small_sim.data_lmt, root, [], configfile=cfg)
-    return {"maps": maps, "work": root / "work",
-            "dir": next((root / "work").glob(f"*/{combo_name(maps)}"))}  # fmt: skip
+def map_combo(maps_combined):
+    """The two small maps of one field (79448, 79451) combined by the real workflow (the
+    session's ``maps_combined``: listed as [79451, 79448], added to the reduced maps)."""
+    maps, work = maps_combined["maps"], maps_combined["work"]
+    return {"maps": maps, "work": work, "ran": maps_combined["ran"],
+            "dir": next(work.glob(f"*/{combo_name(maps)}"))}  # fmt: skip
 
 
 def test_map_combination_gridded_jointly_and_quieter(map_combo):
     maps, tmp_path = map_combo["maps"], map_combo["work"].parent
+    ran = map_combo["ran"]  # added to reduced maps: their steps are not redone
+    assert ran["grid_combination"] == 1 and ran.get("grid", 0) == ran.get("ingest", 0) == 0, ran
     combo = next(map_combo["dir"].glob("*__0.fits"))
     header = fits.getheader(combo)
     assert header["OBSNUMS"] == ",".join(map(str, sorted(maps)))
@@ -262,9 +266,8 @@ def test_map_combination_gridded_jointly_and_quieter(map_combo):
     assert set(params["pix_list"]) == {str(m) for m in maps}
 
     def noise(path):
-        with np.errstate(all="ignore"):
-            d = fits.getdata(path)
-            return np.nanstd(np.concatenate([d[:150], d[-150:]]), axis=0)
+        d = fits.getdata(path)
+        return nan_std(np.concatenate([d[:150], d[-150:]]), axis=0)  # NaN outside the map
 
     singles = [noise(next((tmp_path / "work").glob(f"*/{m}/srdp/*__0.fits"))) for m in maps]
     both = noise(combo)

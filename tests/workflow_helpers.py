@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +19,28 @@ def write_config(path: Path, **sections) -> Path:
     """A config file with the given top-level sections."""
     path.write_text(yaml.safe_dump(sections))
     return path
+
+
+def copy_run(src: Path, dst: Path) -> Path:
+    """Copy the run directory ``src`` (work tree, config files, .snakemake/) into ``dst``, every
+    mtime kept, so Snakemake finds the copied products up to date and runs only what a new
+    config or target adds. Snakemake's records (keyed by absolute path) do not carry over:
+    in a copy, an edited parameter is seen through its parameter file's mtime but the
+    step_params jobs that rewrite those files are not triggered, so a test of parameter
+    re-runs works in the original directory (tests/test_rerun.py).
+
+    The SDFITS files (most of the bytes) are hard links: lmtflow writes every product to a
+    temporary file renamed into place (lmtflow/io/atomic.py), and Snakemake removes an output
+    before its job runs again, so a re-run in either tree never changes the other's."""
+    shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True, copy_function=_link_or_copy)
+    return dst
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    if src.endswith(".sdfits"):
+        os.link(src, dst)
+    else:
+        shutil.copy2(src, dst)
 
 
 def run(data_lmt, work_dir: Path, obsnums, configfile: Path | None = None, check=True):

@@ -94,3 +94,29 @@ def neighbour_median(values: NDArray, width: int) -> NDArray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN
         return np.nanmedian(around, axis=-1)
+
+
+def nan_std(
+    values: ArrayLike, axis: int | tuple[int, ...] | None = None, ddof: int = 0,
+    keepdims: bool = False,
+) -> NDArray[np.float64] | float:  # fmt: skip
+    """``np.nanstd`` without its "Degrees of freedom <= 0" warning: a slice with no more than
+    ``ddof`` non-NaN values (a blank cube cell, a dead feed) has no defined spread, so it is
+    NaN, silently; any infinite value makes its slice NaN too (an infinite spread is no rms).
+
+    Blank slices are normal in our data (cells outside a map's coverage, flagged beams), so a
+    warning about them says nothing; a caller that needs a count checks for NaN.
+    """
+    v = np.asarray(values)
+    if not np.issubdtype(v.dtype, np.inexact):
+        v = v.astype(np.float64)
+    valid = ~np.isnan(v)
+    n = valid.sum(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.sum(v, axis=axis, keepdims=True, dtype=np.float64, where=valid) / n
+        dev = np.subtract(v, mean, where=valid, out=np.zeros(v.shape, np.float64))
+        var = np.sum(dev * dev, axis=axis, keepdims=True) / (n - ddof)
+        std = np.sqrt(np.where(n > ddof, var, np.nan))
+    if axis is None:
+        return std if keepdims else float(std.reshape(()))
+    return std if keepdims else np.squeeze(std, axis=axis)
