@@ -317,7 +317,7 @@ class RuleInputs:
         files = self.member_files(layout.AUTO_FLAGS, w.combo, w.bank, w.attempt, "select")
         on = [(self.plan.params(w.attempt, i.obsnum, w.bank, "select").get("flags") or {})
               .get("auto") for i in members]  # fmt: skip
-        return [f for f, auto in zip(files, on) if auto]
+        return [f for f, auto in zip(files, on, strict=True) if auto]
 
     def qa_flag_inputs(self, w: Any) -> list[str]:
         """What the QA numbers read about flags: the baselined SDFITS (its FLG* keywords) and

@@ -135,27 +135,37 @@ def test_run_attempt_from_python(attempts_run):
     assert result.ran["grid"] == 2 and result.ran["grid_combination"] == 1, result.ran  # fmt: skip
 
 
-def _dry_jobs(attempts_run, tmp_path, name: str, flags_yaml: str) -> tuple[list, str]:
-    """Jobs a run of the base project with this flag file would execute (dry run)."""
-    flags = tmp_path / f"{name}.flags.yaml"
-    flags.write_text(flags_yaml)
-    base = yaml.safe_load((attempts_run["root"] / "base.yaml").read_text())
-    cfg = write_config(tmp_path / f"{name}.yaml", **base, flags=str(flags))
-    nums = [attempts_run["obsnum"], int(attempts_run["combo"].name.split("_")[1])]
-    return dry_jobs(attempts_run["data"], attempts_run["root"], nums, cfg)
+def _dry_jobs(data_lmt, two_maps, maps_combined, tmp_path, name: str,
+              flags_yaml: str | None) -> tuple:
+    """Jobs a run of the two maps and their combination would execute with this flag file
+    (None: no flags), as a real dry run in ``two_maps``' original run directory: a change of
+    flags is seen through Snakemake's records, which copies of a tree do not carry."""
+    extra = {}
+    if flags_yaml is not None:
+        flags = tmp_path / f"{name}.flags.yaml"
+        flags.write_text(flags_yaml)
+        extra["flags"] = str(flags)
+    cfg = write_config(tmp_path / f"{name}.yaml", **maps_combined["project"], **extra)
+    return dry_jobs(data_lmt, two_maps["root"], two_maps["maps"], cfg)
 
 
-def test_member_flags_rerun_that_member_and_the_combination_only(attempts_run, tmp_path):
+def test_member_flags_rerun_that_member_and_the_combination_only(
+    small_sim, two_maps, maps_combined, tmp_path
+) -> None:
     """Editing one member's flags re-runs that member's grid and the combination, nothing of
-    the other member; with detectors on, the joint grid reads every member's auto-flag file."""
-    a, combo = attempts_run["obsnum"], attempts_run["combo"].name
-    b = int(combo.split("_")[1])
-    jobs, _ = _dry_jobs(attempts_run, tmp_path, "beam",
-                        f"rules:\n  - {{reason: dead, obsnum: {a}, beam: 3}}\n")
-    assert ("grid", str(a)) in jobs and ("grid_combination", combo) in jobs, jobs
-    assert not [j for j in jobs if j[1] == str(b)], jobs  # the other member: nothing
-    assert not {"ingest", "calibrate", "baseline"} & {r for r, _ in jobs}, jobs
-    jobs, out = _dry_jobs(attempts_run, tmp_path, "auto", "auto: {bad_beams: apply}\n")
+    the other member; with detectors on, the joint grid reads every member's auto-flag file.
+    Compared with the same dry run without flags (the combination itself is new there)."""
+    a, b = two_maps["maps"]
+    combo = f"{a}_{b}"
+    plain, _ = _dry_jobs(small_sim.data_lmt, two_maps, maps_combined, tmp_path, "plain", None)
+    jobs, _ = _dry_jobs(small_sim.data_lmt, two_maps, maps_combined, tmp_path, "beam",
+                        f"rules:\n  - {{reason: dead, obsnum: {a}, beam: 3}}\n")  # fmt: skip
+    added = set(jobs) - set(plain)
+    assert ("grid", str(a)) in added and ("grid_combination", combo) in jobs, (jobs, plain)
+    assert not [j for j in added if j[1] == str(b)], added  # the other member: nothing
+    assert not {"ingest", "calibrate", "baseline"} & {r for r, _ in added}, added
+    jobs, out = _dry_jobs(small_sim.data_lmt, two_maps, maps_combined, tmp_path, "auto",
+                          "auto: {bad_beams: apply}\n")  # fmt: skip
     assert {("autoflag", str(a)), ("autoflag", str(b)), ("grid_combination", combo)} <= set(jobs)
     after = out[out.index("rule grid_combination:"):].splitlines()
     inputs = next(ln for ln in after if ln.strip().startswith("input:"))  # its own input line
