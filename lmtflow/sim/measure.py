@@ -25,7 +25,7 @@ from scipy.optimize import least_squares
 from lmtflow.kernels import Kernel, smoothed_beam
 
 FWHM_TO_SIGMA2 = 4.0 * np.log(2.0)
-REACH_BEAMS = 2.0  # beyond this many beams from a cut-out a neighbour adds < 1e-4 of its peak
+REACH_BEAMS = 2.0  # beyond this many beams from a cut-out a neighbour adds < 1e-3 of its peak
 
 
 @dataclass(frozen=True)
