@@ -18,17 +18,17 @@ import pytest
 import yaml
 from astropy.io import fits
 from astropy.wcs import WCS
-from scipy.optimize import least_squares
 
 from lmtflow import layout
 from lmtflow.calibration import pair_refs
 from lmtflow.combination import combo_name
 from lmtflow.gridding import GridGeometry, expected_noise_map, grid_selection, grid_spectra
 from lmtflow.io.sdfits_reader import SDFITSReader
-from lmtflow.kernels import Kernel, smoothed_beam
+from lmtflow.kernels import Kernel
 from lmtflow.pipeline.grid import map_origin, source_shift
 from lmtflow.qa.stats import nan_std
 from lmtflow.sim import mosaic, simulate
+from lmtflow.sim.measure import fit_truth_sources
 from lmtflow.workflow import run_snakemake
 
 JOB = re.compile(r"^\s*(?:local)?rule (\w+):$", re.M)
@@ -71,30 +71,6 @@ def joint(mosaic_sim, tmp_path_factory):
             "params": params}  # fmt: skip
 
 
-def _fit_source(data, v, wcs, src, line, p, kernel):
-    """Peak, pixel position, velocity and width of one source from a cut-out of the cube."""
-    r_table = np.linspace(0, 6 * line["observed_fwhm_arcsec"], 400)
-    resp = smoothed_beam(r_table, line["observed_fwhm_arcsec"], p["resolution"], kernel,
-                         p["rmax"], p["cell"])  # fmt: skip
-    tx, ty = (float(a) for a in wcs.world_to_pixel_values(src["lon_deg"], src["lat_deg"]))
-    jj, ii = np.mgrid[0 : data.shape[1], 0 : data.shape[2]]
-    near = np.hypot(ii - tx, jj - ty) * p["cell"] < 1.5 * line["observed_fwhm_arcsec"] + 10
-    chans = np.abs(v - line["vlsr_kms"]) < 2.5 * line["fwhm_kms"]
-    obs = data[chans][:, near]
-    good = np.isfinite(obs).all(axis=0)
-    assert good.sum() > 20, f"{src['name']}: too few cells in the cube"
-    obs, xs, ys, vs = obs[:, good], ii[near][good], jj[near][good], v[chans]
-
-    def model(q):
-        a, x0, y0, v0, fw = q
-        spatial = np.interp(np.hypot(xs - x0, ys - y0) * p["cell"], r_table, resp, right=0.0)
-        return a * np.exp(-4 * np.log(2) * ((vs - v0) / fw) ** 2)[:, None] * spatial[None, :]
-
-    start = [line["observed_peak_k"], tx, ty, line["vlsr_kms"], line["fwhm_kms"]]
-    fit = least_squares(lambda q: (model(q) - obs).ravel(), start)
-    return fit.x, (tx, ty)
-
-
 def test_sources_across_tile_edges_recovered(mosaic_sim, joint):
     data = fits.getdata(joint["cube"]).astype(np.float64)
     header = fits.getheader(joint["cube"])
@@ -102,18 +78,18 @@ def test_sources_across_tile_edges_recovered(mosaic_sim, joint):
          * header["CDELT3"]) / 1e3  # fmt: skip
     wcs, p = WCS(header).celestial, joint["params"]
     assert p["center"] == pytest.approx([mosaic.CENTER[0], mosaic.CENTER[1]], abs=1e-6)
-    kernel = Kernel.from_otf_select(p["otf_select"], p["otf_a"], p["otf_b"], p["otf_c"])
     lines = {ln["source"]: ln for ln in mosaic_sim.obs("map0")["banks"][0]["lines"]}
     sources = mosaic_sim.session("map0")["sky"]["sources"]
     assert {s["name"][:4] for s in sources} == {"tile", "edge", "corn"}
     dv = abs(header["CDELT3"]) / 1e3
-    for src in sources:  # every source of the truth, wherever it falls
-        line = lines[src["name"]]
-        (a, x0, y0, v0, fw), (tx, ty) = _fit_source(data, v, wcs, src, line, p, kernel)
-        assert a == pytest.approx(line["observed_peak_k"], rel=0.05), src["name"]
-        assert np.hypot(x0 - tx, y0 - ty) < 0.25, f"{src['name']}: position off"
-        assert abs(v0 - line["vlsr_kms"]) < 0.5 * dv, src["name"]
-        assert fw == pytest.approx(line["fwhm_kms"], rel=0.10), src["name"]
+    fits_ = fit_truth_sources(data, v, wcs, sources, lines, p)  # every source of the truth
+    assert [f.name for f in fits_] == [s["name"] for s in sources]
+    for f in fits_:
+        err = f.deviations(dv)
+        assert err["peak"] < 0.05, f"{f.name}: peak {f.peak_k:.3f} K vs {f.true_peak_k} K"
+        assert err["position"] < 0.25, f"{f.name}: position off by {err['position']:.2f} cell"
+        assert err["velocity"] < 0.5, f"{f.name}: velocity off by {err['velocity']:.2f} channel"
+        assert err["width"] < 0.10, f"{f.name}: width {f.fwhm_kms:.2f} vs {f.true_fwhm_kms} km/s"
 
 
 def _member_noise(sim, work, obsnum, p, origin):
