@@ -57,6 +57,15 @@ REAL_ROACH_BLOCK_MARGIN_S = 0.18
 """How long before and after an ifproc block the real spectrometer dumps (the spectra per roach
 file of Cal 79447 and Map 79448, reference/data/real_lmt_counts.md); none mid-slew."""
 
+
+
+def sequoia_instrument(line_freq_ghz: list[float]) -> dict[str, Any]:
+    """The ``instrument`` section of a SEQUOIA preset session: 2048 channels, the given lines,
+    the real spectrometer timing (:data:`REAL_ROACH_BLOCK_MARGIN_S`)."""
+    return {"receiver": "Sequoia", "nchan": 2048, "line_freq_ghz": list(line_freq_ghz),
+            "roach_block_margin_s": REAL_ROACH_BLOCK_MARGIN_S}  # fmt: skip
+
+
 INSTRUMENT_DEFAULTS: dict[str, Any] = {
     "receiver": "Sequoia",
     "nchan": 2048,

@@ -27,7 +27,7 @@ import yaml
 from lmtflow.errors import ConfigError
 
 from . import scan, truth
-from .instrument import REAL_ROACH_BLOCK_MARGIN_S
+from .instrument import sequoia_instrument
 from .simulate import SimulationResult, simulate
 
 CO10 = 115.271204
@@ -139,8 +139,7 @@ def mosaic_config(
             "name": f"tile{k}",
             "start_utc": astro.utc_datetime(t0 + k * period).strftime("%Y-%m-%dT%H:%M:%S.%f"),
             "project_id": PROJECT_ID,
-            "instrument": {"receiver": "Sequoia", "nchan": 2048, "line_freq_ghz": lines,
-                           "roach_block_margin_s": REAL_ROACH_BLOCK_MARGIN_S},  # fmt: skip
+            "instrument": sequoia_instrument(lines),
             "sky": {
                 "source_name": SOURCE_NAME,
                 "ra_deg": ra0 + x / 3600.0 / math.cos(math.radians(dec0)),

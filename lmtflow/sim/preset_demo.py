@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from .constants_lines import CO10
-from .instrument import REAL_ROACH_BLOCK_MARGIN_S
+from .instrument import sequoia_instrument
 
 
 def _ring_sources(n: int = 12) -> list[dict[str, Any]]:
@@ -58,8 +58,7 @@ def demo() -> dict[str, Any]:
                 "name": "seq",
                 "start_utc": "2020-02-20T07:30:00",
                 "project_id": "2020-S1-DEMO-1",
-                "instrument": {"receiver": "Sequoia", "nchan": 2048, "line_freq_ghz": [CO10],
-                               "roach_block_margin_s": REAL_ROACH_BLOCK_MARGIN_S},  # fmt: skip
+                "instrument": sequoia_instrument([CO10]),
                 "sky": {
                     "source_name": "SimGalaxy",
                     "ra_deg": 202.469575,

@@ -49,7 +49,7 @@ from lmtflow.errors import ConfigError
 
 from .constants_lines import CO10, CO13_10, CO13_21, CO21
 from .example import EXAMPLE_YAML, example_config
-from .instrument import REAL_ROACH_BLOCK_MARGIN_S
+from .instrument import REAL_ROACH_BLOCK_MARGIN_S, sequoia_instrument
 from .mosaic import mosaic_config, simulate_mosaic
 from .preset_bench2 import bench2
 from .preset_demo import demo
@@ -66,8 +66,7 @@ def _seq_small_session() -> dict[str, Any]:
         "name": "seq",
         "start_utc": "2018-11-16T09:30:00",
         "project_id": "2018-S1-MU-8",
-        "instrument": {"receiver": "Sequoia", "nchan": 2048, "line_freq_ghz": [CO10],
-                       "roach_block_margin_s": REAL_ROACH_BLOCK_MARGIN_S},  # fmt: skip
+        "instrument": sequoia_instrument([CO10]),
         "sky": {
             **_IRC,
             "velocity_kms": -20.0,
