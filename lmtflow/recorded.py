@@ -28,18 +28,20 @@ from typing import Any
 import yaml
 
 from .attempts import ATTEMPTS_DIR
+from .combination import configured_obsnums
 
 Record = tuple[float, dict[str, Any]]
 """(time of the record, the attempt's overlay)."""
 
 
 def config_obsnums(raw: Mapping[str, Any]) -> set[int]:
-    """The ObsNums a raw config reduces: ``obsnums`` and those of its ``sources``."""
-    nums = {int(n) for n in raw.get("obsnums") or [] if str(n).isdigit()}
-    for source in (raw.get("sources") or {}).values():
-        if isinstance(source, Mapping):
-            nums |= {int(n) for n in source.get("obsnums") or [] if str(n).isdigit()}
-    return nums
+    """The ObsNums a saved config reduces (:func:`lmtflow.combination.configured_obsnums`:
+    ``obsnums``, its sources' and their combinations'); none for a config too malformed to
+    read (a saved config is a record, not an input of this run)."""
+    try:
+        return set(configured_obsnums(dict(raw)))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return set()
 
 
 def label_obsnums(labels: Iterable[str]) -> set[int]:

@@ -194,11 +194,17 @@ def test_job_config_keeps_every_recorded_attempt_with_its_newest_values(tmp_path
     record("new.yaml", [100], {"cli": {"grid": {"nppb": 4}}}, 2000)  # re-made: newest wins
     record("other.yaml", [999], {"gone_elsewhere": {"grid": {"nppb": 9}}}, 3000)
     (saved / "broken.yaml").write_text("attempts: [")  # a damaged record is skipped
+    (saved / "odd.yaml").write_text(yaml.safe_dump(  # a malformed one too
+        {"sources": {"X": ["100"]}, "attempts": {"odd": {"grid": {"nppb": 7}}}}))
+    combo_only = {"sources": {"X": {"obsnums": [], "combinations": [{"obsnums": [100, 101]}]}},
+                  "attempts": {"combo": {"grid": {"nppb": 8}}}}  # fmt: skip
+    (saved / "combo.yaml").write_text(yaml.safe_dump(combo_only))  # 100 only in a combination
     known = {"web": (1500.0, {"baseline": {"dv": 80}})}
     cfg = job_config(work, None, "P1", "100", "new", {"grid": {"nppb": 6}}, known)
     assert cfg["attempts"] == {"cli": {"grid": {"nppb": 4}}, "file": {"grid": {"nppb": 2}},
                                "never_run": {"grid": {"nppb": 5}},
                                "web": {"baseline": {"dv": 80}},
+                               "combo": {"grid": {"nppb": 8}},
                                "new": {"grid": {"nppb": 6}}}  # fmt: skip
     assert cfg["obsnums"] == [100] and cfg["work_lmt"] == str(work)
 
