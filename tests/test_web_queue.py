@@ -211,12 +211,24 @@ def test_job_config_keeps_every_recorded_attempt_with_its_newest_values(tmp_path
 
 def test_the_slurm_prefix_follows_the_profile_executor(tmp_path):
     """A profile is SLURM by its ``executor``, whatever its directory is called."""
-    from lmtflow.web.slurm import profile_args
+    from lmtflow.web.slurm import job_prefix, profile_args
 
     site = tmp_path / "cluster"
     site.mkdir()
     (site / "config.yaml").write_text("executor: slurm\njobs: 4\n")
-    assert profile_args({"profile": str(site)}, 12)[-2:] == ["--slurm-jobname-prefix",
-                                                             "lmtweb12"]  # fmt: skip
-    assert "--slurm-jobname-prefix" not in profile_args({"profile": "local"}, 12)
-    assert profile_args({"profile": None}, 12) == []
+    db = tmp_path / "web.sqlite"
+    args = profile_args({"profile": str(site)}, 12, db)
+    assert args[-2] == "--slurm-jobname-prefix" and args[-1] == job_prefix(12, db)
+    assert "--slurm-jobname-prefix" not in profile_args({"profile": "local"}, 12, db)
+    assert profile_args({"profile": None}, 12, db) == []
+
+
+def test_slurm_job_names_tell_web_services_apart(tmp_path):
+    """Two services under one SLURM account number jobs from 1 each: their names differ, and
+    are the same for one database however its path is written."""
+    from lmtflow.web.slurm import job_prefix
+
+    a, b = tmp_path / "a" / "web.sqlite", tmp_path / "b" / "web.sqlite"
+    assert job_prefix(1, a) != job_prefix(1, b)
+    assert job_prefix(1, a) == job_prefix(1, tmp_path / "b" / ".." / "a" / "web.sqlite")
+    assert job_prefix(1, a) != job_prefix(11, a) and job_prefix(1, a).startswith("lmtweb-")

@@ -1,7 +1,8 @@
-"""A web job on the private single-node SLURM cluster (the session's ``slurm`` fixture):
-launched over HTTP with ``web.yaml``'s runner profile set to the cluster's, its cluster jobs
-carry the job's name prefix ``lmtweb<id>``, and a cancel leaves none of them queued or
-running. The job reduces an attempt of the Ps ObsNum (its base steps are done)."""
+"""A web job on the private single-node SLURM cluster (the session's ``slurm`` fixture): launched
+over HTTP with ``web.yaml``'s runner profile set to the cluster's, its cluster jobs carry the
+job's name prefix ``lmtweb-<server>-<id>``, and a cancel leaves none of them queued or running,
+nor touches the same-numbered job of another server. The job reduces an attempt of the Ps ObsNum
+(its base steps are done)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 import pytest
 
 from lmtflow.cli import main as lmtflow_main
+from lmtflow.web.slurm import cancel_cluster_jobs, job_prefix
 
 from .slurm_cluster import SlurmCluster, write_test_profile
 from .test_web_jobs import FINAL, _job, job_id_of, launch, wait_final
@@ -49,13 +51,17 @@ def test_a_web_job_on_slurm_is_named_by_its_prefix_and_cancel_leaves_no_cluster_
         slurm_server, slurm):  # fmt: skip
     runa = login(slurm_server.url, "runa", "runner password 1")
     job_id = job_id_of(launch(runa, slurm_server, "onslurm", "baseline: {dv: 95}"))
-    prefix = f"lmtweb{job_id}_"
+    prefix = job_prefix(job_id, slurm_server.root / "web.sqlite") + "_"
+    assert prefix.startswith("lmtweb-") and prefix.endswith(f"-{job_id}_")
     deadline = time.monotonic() + 180
     while not set(named(slurm, prefix).values()) & ACTIVE:
         assert time.monotonic() < deadline, (named(slurm, "lmtweb"), slurm.logs())
         job = _job(slurm_server, job_id)
         assert job["state"] not in FINAL, (job["state"], job["error"])
         time.sleep(0.5)
+    # another web service (its own database) cleaning up its job of the same number
+    assert cancel_cluster_jobs(job_id, slurm_server.root / "other.sqlite") == []
+    assert set(named(slurm, prefix).values()) & ACTIVE
     token = csrf_of(runa, f"/p/{PROJECT}/jobs/{job_id}")
     t0 = time.monotonic()
     r = runa.post(f"/p/{PROJECT}/jobs/{job_id}/cancel", data={"csrf_token": token},

@@ -274,7 +274,7 @@ class Dispatcher:
                 if get_job(conn, jid)["state"] != "running":
                     continue  # the runner recorded its result
                 if uses_slurm(self.settings.runner):  # a killed runner's cluster jobs
-                    cancel_cluster_jobs(jid)
+                    cancel_cluster_jobs(jid, self.settings.database)
                 if job["cancel_requested"]:
                     finish(conn, jid, "cancelled", "cancelled by the user")
                 elif rc is not None:

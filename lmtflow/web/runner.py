@@ -4,8 +4,8 @@
 The runner writes the job's own config file, takes its project's lock (``flock``, held until
 it exits), then runs the same workflow as :func:`lmtflow.workflow.run_attempt` (same config,
 same targets: the attempt's pages and zips) as ``python -m snakemake`` with ``--cores`` from
-``web.yaml`` or its SLURM profile (job names prefixed ``lmtweb<id>``). Progress and failures
-are read from Snakemake's log by :class:`lmtflow.commands.progress.RunLog`, the parser of
+``web.yaml`` or its SLURM profile (job names prefixed ``lmtweb-<server>-<id>``). Progress and
+failures are read from Snakemake's log by :class:`lmtflow.commands.progress.RunLog`, the parser of
 ``lmtflow run``; the whole log goes to ``log.txt``. SIGINT or SIGTERM (a cancel) reach
 Snakemake too (one process group); Snakemake stops its jobs and removes their incomplete
 outputs, and the job ends ``cancelled``.
@@ -132,7 +132,7 @@ def run_job(job_id: int) -> int:
 def _run_locked(conn, job, runner, config, configfile, out, stopping) -> int:
     from ..workflow import plan_attempt, snakemake_command
 
-    job_id = job["id"]
+    job_id, db = job["id"], os.environ[ENV_DB]
     work = Path(config["work_lmt"])
     smk = snakemake_dir(work, job["pid"])
     smk.mkdir(parents=True, exist_ok=True)
@@ -155,7 +155,7 @@ def _run_locked(conn, job, runner, config, configfile, out, stopping) -> int:
             cmd = snakemake_command(cfg["data_lmt"], cfg["work_lmt"], sorted(infos),
                                     cores=runner.get("cores", 2), directory=smk,
                                     configfile=configfile, targets=targets,
-                                    extra_args=profile_args(runner, job_id))  # fmt: skip
+                                    extra_args=profile_args(runner, job_id, db))  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - a bad config or header: the job's error
             keep.write(f"lmtflow: {exc}\n")
             finish(conn, job_id, "failed", f"lmtflow: {exc}")
@@ -176,7 +176,7 @@ def _run_locked(conn, job, runner, config, configfile, out, stopping) -> int:
         _progress(conn, job_id, log)
         keep.write(f"lmtflow: snakemake exited with status {rc}\n")
         if rc != 0 and uses_slurm(runner):  # what an interrupted Snakemake left on the cluster
-            left = cancel_cluster_jobs(job_id)
+            left = cancel_cluster_jobs(job_id, db)
             if left:
                 keep.write(f"lmtflow: cancelled SLURM jobs left behind: {' '.join(left)}\n")
     cancelled = stopping or conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?",

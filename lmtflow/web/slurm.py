@@ -1,15 +1,18 @@
 """Web jobs on a SLURM cluster: the executor options of ``web.yaml``'s profile and the clean-up
 of a job's cluster jobs.
 
-Every cluster job of web job N is named ``lmtwebN_<run id>`` (Snakemake's SLURM executor puts
-``--slurm-jobname-prefix`` before its run id), so ``squeue`` shows whose job it is and a
-cancel can find what is left. Snakemake cancels its own cluster jobs when interrupted; the
-runner and the dispatcher cancel by name as well, for a Snakemake that was killed before it
-could (a SIGKILLed runner, an escalated cancel).
+Every cluster job of web job N is named ``lmtweb-<server>-N_<run id>`` (Snakemake's SLURM
+executor puts ``--slurm-jobname-prefix`` before its run id), so ``squeue`` shows whose job it is
+and a cancel can find what is left. ``<server>`` is a short hash of the service's database path:
+two web services under one SLURM account (a test and a production server, say) number their jobs
+from 1 each, and one must never cancel the other's. Snakemake cancels its own cluster jobs when
+interrupted; the runner and the dispatcher cancel by name as well, for a Snakemake that was
+killed before it could (a SIGKILLed runner, an escalated cancel).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import subprocess
@@ -20,9 +23,15 @@ import yaml
 PREFIX = "lmtweb"
 
 
-def job_prefix(job_id: int) -> str:
-    """The SLURM job-name prefix of web job ``job_id`` (``^[A-Za-z0-9_-]{1,50}$``)."""
-    return f"{PREFIX}{int(job_id)}"
+def server_tag(database: str | os.PathLike) -> str:
+    """Six hex digits naming a web service by its database (the resolved path)."""
+    return hashlib.sha256(os.path.realpath(database).encode()).hexdigest()[:6]
+
+
+def job_prefix(job_id: int, database: str | os.PathLike) -> str:
+    """The SLURM job-name prefix of web job ``job_id`` of the service whose database is
+    ``database`` (``^[A-Za-z0-9_-]{1,50}$``)."""
+    return f"{PREFIX}-{server_tag(database)}-{int(job_id)}"
 
 
 @cache
@@ -44,7 +53,7 @@ def uses_slurm(runner: dict) -> bool:
     return bool(runner.get("profile")) and _executor(str(runner["profile"])) == "slurm"
 
 
-def profile_args(runner: dict, job_id: int) -> list[str]:
+def profile_args(runner: dict, job_id: int, database: str | os.PathLike) -> list[str]:
     """Snakemake options of the executor named in web.yaml (none: the local executor)."""
     if not runner.get("profile"):
         return []
@@ -52,14 +61,16 @@ def profile_args(runner: dict, job_id: int) -> list[str]:
 
     args = ["--profile", str(profile_path(str(runner["profile"])))]
     if uses_slurm(runner):
-        args += ["--slurm-jobname-prefix", job_prefix(job_id)]
+        args += ["--slurm-jobname-prefix", job_prefix(job_id, database)]
     return args
 
 
-def cancel_cluster_jobs(job_id: int, timeout: float = 30.0) -> list[str]:
-    """``scancel`` this user's SLURM jobs named after web job ``job_id``; their ids."""
+def cancel_cluster_jobs(job_id: int, database: str | os.PathLike,
+                        timeout: float = 30.0) -> list[str]:  # fmt: skip
+    """``scancel`` this user's SLURM jobs named after web job ``job_id`` of the service of
+    ``database``; their ids."""
     user = pwd.getpwuid(os.getuid()).pw_name
-    start = job_prefix(job_id) + "_"
+    start = job_prefix(job_id, database) + "_"
     try:
         listed = subprocess.run(["squeue", "-h", "-u", user, "-o", "%i %j"], capture_output=True,
                                 text=True, timeout=timeout, env=os.environ)  # fmt: skip
