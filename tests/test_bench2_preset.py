@@ -107,7 +107,7 @@ def test_spectra_only_in_blocks_are_ingested(tmp_path):
         assert np.all(np.isin(bufpos, [b["bufpos"] for b in obs["blocks"]]))
 
 
-@pytest.mark.parametrize("name", ["small", "demo", "bench", "dualbank", "mosaic"])
+@pytest.mark.parametrize("name", ["small", "demo", "bench", "faults", "dualbank", "mosaic"])
 def test_other_presets_follow_the_real_pattern(name):
     """From the schedule alone: the spectrometer dumps only near a block (the real margin, none
     mid-slew); the Cal is 79447's; a Map is REF, then (slew, ON, slew, REF) per ON block with
