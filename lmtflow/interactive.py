@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from astropy.io import fits
@@ -33,6 +33,9 @@ from .pipeline.ingest import ingest
 from .pipeline.spectrum import make_spectrum
 from .pipeline.tsys import make_tsys
 from .scan import ObsInfo, scan_obsnum
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 DEFAULT_CONFIG = SCHEMA_PATH.parent / "config.yaml"
 
@@ -175,7 +178,7 @@ class Spectrum(_FitsProduct):
 
         return velocity_axis(self.header, self.data.size)
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """The spectrum against velocity (matplotlib)."""
         import matplotlib.pyplot as plt
 
@@ -195,7 +198,7 @@ class Cube(_FitsProduct):
     weight_path: Path
     params: dict[str, Any]
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Peak-intensity map with the WCS axes (matplotlib)."""
         import matplotlib.pyplot as plt
         from astropy.wcs import WCS

@@ -179,7 +179,8 @@ def corr_cal_dir(data_lmt: str | Path) -> Path:
     return Path(env) if env else Path(data_lmt) / "rsr" / "cal"
 
 
-def read_corr_cal(cal_dir: str | Path, corr_cal_id: int, chassis: int, slots=SLOTS) -> NDArray:
+def read_corr_cal(cal_dir: str | Path, corr_cal_id: int, chassis: int,
+                  slots: tuple[int, ...] = SLOTS) -> NDArray:  # fmt: skip
     """(6, 256, 256) matrices of one chassis, card chosen by ``slotno`` == each board's slot."""
     path = Path(cal_dir) / f"corr_cal_{corr_cal_id}_{chassis}.nc"
     if not path.is_file():

@@ -24,7 +24,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -33,6 +35,9 @@ from ..recorded import attempts_on_disk
 from .db import connect
 from .jobs import ENV_DB, ENV_RUNNER, finish, get_job, job_dir, lock_path, snakemake_dir
 from .slurm import cancel_cluster_jobs, profile_args, uses_slurm
+
+if TYPE_CHECKING:
+    from ..targets import Product
 
 PROGRESS_EVERY_S = 0.3
 _WILDCARDS = re.compile(r"^\s+wildcards: (.*)$")
@@ -49,7 +54,7 @@ def reproduce_command(job_id: int, attempt: str, work_lmt: Path, pid: str, runne
     return cmd
 
 
-def compare_pages(work: Path, pid: str, products) -> list[str]:
+def compare_pages(work: Path, pid: str, products: Iterable[Product]) -> list[str]:
     """The attempts pages (every attempt side by side) of the job's ObsNums and combinations,
     remade so that they show the new attempt's column."""
     from .. import layout

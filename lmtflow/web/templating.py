@@ -16,7 +16,7 @@ TEMPLATES = Jinja2Templates(directory=HERE / "templates")  # autoescape on for .
 TEMPLATES.env.filters["urlpath"] = lambda s: quote(str(s), safe="/")
 
 
-def fmt(value, digits: int = 4) -> str:
+def fmt(value: object, digits: int = 4) -> str:
     """A number for a table cell (``-`` when missing)."""
     if value is None or value == "":
         return "–"
