@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+import time
 from dataclasses import dataclass
 
 from ..errors import ConfigError
@@ -80,6 +81,19 @@ def authenticate(conn: sqlite3.Connection, name: str, password: str) -> User | N
     row = conn.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
     ok = verify_password(password, row["password_hash"] if row else DUMMY_HASH)
     return _user(row) if ok and row else None
+
+
+def end_session(conn: sqlite3.Connection, sid: str, lifetime_s: float) -> None:
+    """Log out the login ``sid`` for good (its cookie may have been copied); forget logins
+    ended so long ago that their cookies have expired."""
+    now = time.time()
+    conn.execute("DELETE FROM ended_sessions WHERE until < ?", (now,))
+    conn.execute("INSERT OR REPLACE INTO ended_sessions (sid, until) VALUES (?, ?)",
+                 (sid, now + lifetime_s))  # fmt: skip
+
+
+def session_ended(conn: sqlite3.Connection, sid: str) -> bool:
+    return conn.execute("SELECT 1 FROM ended_sessions WHERE sid = ?", (sid,)).fetchone() is not None
 
 
 def ensure_project(conn: sqlite3.Connection, pid: str) -> None:

@@ -43,6 +43,10 @@ class SecurityHeaders:
                 if b"cache-control" not in headers and headers.get(b"content-type", b"")\
                         .startswith(b"text/html"):  # fmt: skip
                     extra.append((b"cache-control", b"no-store"))  # pages may be private
+                elif b"cache-control" not in headers and not scope["path"].startswith("/static/"):
+                    # a job log, status or spectrum JSON: never kept by a shared (proxy) cache
+                    # (a download with Last-Modified would be, heuristically, without this)
+                    extra.append((b"cache-control", b"private, no-cache"))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
