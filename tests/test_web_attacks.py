@@ -23,8 +23,15 @@ from lmtflow.cli import main as lmtflow_main
 from lmtflow.layout import safe_source
 from lmtflow.web.jobs import job_dir
 
-from .web_helpers import OTHER, PASSWORD, PROJECT, add_users, csrf_of, login, start_server
-from .web_helpers import write_web_config
+from .web_helpers import (
+    OTHER,
+    PROJECT,
+    add_users,
+    csrf_of,
+    login,
+    start_server,
+    write_web_config,
+)
 
 HOSTILE_SOURCE = '<b>bold</b><a href="https://evil.example/">x</a><img src=x onerror=alert(1)>'
 
