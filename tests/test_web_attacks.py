@@ -25,6 +25,7 @@ from lmtflow.web.jobs import job_dir
 
 from .web_helpers import (
     OTHER,
+    PASSWORD,
     PROJECT,
     add_users,
     csrf_of,
@@ -193,3 +194,18 @@ def test_source_name_markup_is_shown_as_text_in_the_plot(attack_server):
         links = page.eval_on_selector_all(".main-svg a", "els => els.length")
         browser.close()
     assert shown.startswith(HOSTILE_SOURCE) and links == 0 and not dialogs, shown
+
+
+def test_staff_can_disable_a_user_and_revoke_a_role(attack_server):
+    """Before, a role could only be granted and an account never closed (short of SQL)."""
+    url, config = attack_server.url, str(attack_server.config)
+    bob, carol = login(url, "bob"), login(url, "carol")
+    assert carol.get(f"/p/{PROJECT}/").status_code == 200
+    assert lmtflow_main(["web", "user", "revoke", "carol", "--project", PROJECT,
+                         "--config", config]) == 0  # fmt: skip
+    assert carol.get(f"/p/{PROJECT}/").status_code == 404  # at once, same login
+    assert lmtflow_main(["web", "user", "disable", "bob", "--config", config]) == 0
+    assert bob.get(f"/p/{OTHER}/").status_code == 303  # logged out
+    client = httpx.Client(base_url=url)
+    form = {"username": "bob", "password": PASSWORD, "csrf_token": csrf_of(client)}
+    assert client.post("/login", data=form, headers={"Origin": url}).status_code == 401
