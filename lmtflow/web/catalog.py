@@ -25,6 +25,8 @@ from ..qa.registry import THUMBNAIL
 from ..targets import PRODUCTS, QA_PLANES
 
 LABEL = re.compile(rf"^(?:\d+|{COMBO_PATTERN})$")
+ATTEMPT = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")  # config/schema.yaml attempt names
+_QA_NAME = re.compile(r"^(?P<label>.+)__(?P<bank>\d+)\.qa\.json$")
 MAX_LABEL = 200
 """Longest ObsNum or combination name a URL may give (a longer one is no directory: the file
 system would refuse its name with an error, not answer 'missing')."""
@@ -33,8 +35,6 @@ system would refuse its name with an error, not answer 'missing')."""
 def is_label(text: str) -> bool:
     """Whether ``text`` names an ObsNum or a combination (and is short enough to look up)."""
     return len(text) <= MAX_LABEL and LABEL.match(text) is not None
-ATTEMPT = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")  # config/schema.yaml attempt names
-_QA_NAME = re.compile(r"^(?P<label>.+)__(?P<bank>\d+)\.qa\.json$")
 
 
 def is_combo(label: str) -> bool:
