@@ -50,10 +50,12 @@ Db = Annotated[sqlite3.Connection, Depends(get_db)]
 
 
 async def current_user(request: Request, db: Db) -> accounts.User | None:
-    """The logged-in user, or None; a login from before a password change no longer counts."""
-    uid = request.session.get("uid")
+    """The logged-in user, or None; a login from before a password change, or one ended by
+    'log out' (a copy of its cookie), no longer counts."""
+    uid, sid = request.session.get("uid"), request.session.get("sid")
     user = accounts.user_by_id(db, uid) if isinstance(uid, int) else None
-    if user is not None and request.session.get("epoch") != user.session_epoch:
+    if user is not None and (request.session.get("epoch") != user.session_epoch
+                             or not isinstance(sid, str) or accounts.session_ended(db, sid)):
         request.session.pop("uid", None)
         user = None
     request.state.user = user

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+import time
 from dataclasses import dataclass
 
 from ..errors import ConfigError
@@ -76,10 +77,48 @@ def set_password(conn: sqlite3.Connection, name: str, password: str) -> None:
 
 
 def authenticate(conn: sqlite3.Connection, name: str, password: str) -> User | None:
-    """The user when the password matches; None otherwise (same cost for an unknown name)."""
+    """The user when the password matches; None otherwise (same cost for an unknown name or
+    a disabled account)."""
     row = conn.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
-    ok = verify_password(password, row["password_hash"] if row else DUMMY_HASH)
-    return _user(row) if ok and row else None
+    enabled = row is not None and row["password_hash"] != DISABLED
+    ok = verify_password(password, row["password_hash"] if enabled else DUMMY_HASH)
+    return _user(row) if ok and enabled else None
+
+
+DISABLED = "disabled"
+"""The password hash of a disabled account: no password matches it ('user passwd' enables)."""
+
+
+def disable_user(conn: sqlite3.Connection, name: str) -> None:
+    """No more logins for ``name``, and their current logins end (the row stays: job history
+    and the audit name the user)."""
+    cur = conn.execute("UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 "
+                       "WHERE name = ?", (DISABLED, name))  # fmt: skip
+    if cur.rowcount == 0:
+        raise ConfigError(f"no user {name!r}")
+
+
+def revoke_membership(conn: sqlite3.Connection, name: str, pid: str) -> None:
+    """Take the user's role in a project away (from the next request on)."""
+    user = get_user(conn, name)
+    if user is None:
+        raise ConfigError(f"no user {name!r}")
+    cur = conn.execute("DELETE FROM memberships WHERE user_id = ? AND pid = ?", (user.id, pid))
+    if cur.rowcount == 0:
+        raise ConfigError(f"user {name!r} has no role in {pid}")
+
+
+def end_session(conn: sqlite3.Connection, sid: str, lifetime_s: float) -> None:
+    """Log out the login ``sid`` for good (its cookie may have been copied); forget logins
+    ended so long ago that their cookies have expired."""
+    now = time.time()
+    conn.execute("DELETE FROM ended_sessions WHERE until < ?", (now,))
+    conn.execute("INSERT OR REPLACE INTO ended_sessions (sid, until) VALUES (?, ?)",
+                 (sid, now + lifetime_s))  # fmt: skip
+
+
+def session_ended(conn: sqlite3.Connection, sid: str) -> bool:
+    return conn.execute("SELECT 1 FROM ended_sessions WHERE sid = ?", (sid,)).fetchone() is not None
 
 
 def ensure_project(conn: sqlite3.Connection, pid: str) -> None:

@@ -16,7 +16,8 @@ from . import routes_auth, routes_data, routes_jobs, routes_pages
 from .access import LoginRequired
 from .db import ConnectionPool, migrate
 from .jobs import Dispatcher
-from .security import SecurityHeaders
+from .overlay import MAX_BODY
+from .security import BodyLimit, SecurityHeaders
 from .settings import Settings
 from .templating import HERE, render
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.dispatcher = dispatcher
     app.state.db_pool = pool
+    app.add_middleware(BodyLimit, limit=MAX_BODY)  # innermost: its 413 gets the headers
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret,

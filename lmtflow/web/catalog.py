@@ -27,6 +27,14 @@ from ..targets import PRODUCTS, QA_PLANES
 LABEL = re.compile(rf"^(?:\d+|{COMBO_PATTERN})$")
 ATTEMPT = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")  # config/schema.yaml attempt names
 _QA_NAME = re.compile(r"^(?P<label>.+)__(?P<bank>\d+)\.qa\.json$")
+MAX_LABEL = 200
+"""Longest ObsNum or combination name a URL may give (a longer one is no directory: the file
+system would refuse its name with an error, not answer 'missing')."""
+
+
+def is_label(text: str) -> bool:
+    """Whether ``text`` names an ObsNum or a combination (and is short enough to look up)."""
+    return len(text) <= MAX_LABEL and LABEL.match(text) is not None
 
 
 def is_combo(label: str) -> bool:
@@ -119,7 +127,7 @@ def project_rows(db: sqlite3.Connection, work: Path, pid: str,
                  only: str | None = None) -> list[IndexRow]:  # fmt: skip
     """Every row of the project (``only``: of that ObsNum or combination), from the cache
     where the qa.json file is unchanged."""
-    if only is not None and not LABEL.match(only):
+    if only is not None and not is_label(only):
         return []
     query, args = "SELECT * FROM qa_index WHERE pid = ?", (pid,)
     if only is not None:

@@ -134,6 +134,30 @@ def _cmd_user_grant(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_user_revoke(args: argparse.Namespace) -> int:
+    from . import accounts
+
+    conn = _db(args)
+    with conn:
+        conn.execute("BEGIN")
+        accounts.revoke_membership(conn, args.name, args.project)
+        accounts.audit(conn, "user revoke", args.name, "cli", args.project)
+    print(f"{args.name} has no role in {args.project} any more")
+    return 0
+
+
+def _cmd_user_disable(args: argparse.Namespace) -> int:
+    from . import accounts
+
+    conn = _db(args)
+    with conn:
+        conn.execute("BEGIN")
+        accounts.disable_user(conn, args.name)
+        accounts.audit(conn, "user disable", args.name, "cli")
+    print(f"{args.name} is disabled and logged out ('user passwd {args.name}' enables again)")
+    return 0
+
+
 def _date(text: str) -> dt.date | None:
     if text.lower() in ("never", "none", ""):
         return None
@@ -216,7 +240,7 @@ def add_web(sub: argparse._SubParsersAction) -> None:
                    help="allow a missing secret_file (random secret; private machines only)")
     p.set_defaults(func=_cmd_serve)
 
-    user = cmds.add_parser("user", help="add users, change passwords, grant projects")
+    user = cmds.add_parser("user", help="add, disable users; passwords; grant, revoke projects")
     ucmds = user.add_subparsers(dest="user_command", metavar="USER_COMMAND", required=True)
     p = with_config(ucmds.add_parser("add", help="add a user"))
     p.add_argument("name")
@@ -234,6 +258,13 @@ def add_web(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--project", required=True)
     p.add_argument("--role", required=True, choices=["viewer", "runner", "owner"])
     p.set_defaults(func=_cmd_user_grant)
+    p = with_config(ucmds.add_parser("revoke", help="take a user's role in a project away"))
+    p.add_argument("name")
+    p.add_argument("--project", required=True)
+    p.set_defaults(func=_cmd_user_revoke)
+    p = with_config(ucmds.add_parser("disable", help="end a user's logins and refuse new ones"))
+    p.add_argument("name")
+    p.set_defaults(func=_cmd_user_disable)
 
     project = cmds.add_parser("project", help="project settings")
     pcmds = project.add_subparsers(dest="project_command", metavar="PROJECT_COMMAND",

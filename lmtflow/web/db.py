@@ -89,6 +89,14 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX jobs_queue ON jobs (state, pid, id);
     """,
+    # 3: logins ended by 'log out' (the cookie is signed, not stored: a copy of it would
+    # otherwise stay valid until it expires); rows are kept until the login would have expired
+    """
+    CREATE TABLE ended_sessions (
+        sid TEXT PRIMARY KEY,
+        until REAL NOT NULL  -- time.time() after which the cookie has expired anyway
+    );
+    """,
 ]
 
 

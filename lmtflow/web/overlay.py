@@ -33,6 +33,37 @@ STEPS = ("calibrate", "baseline", "spectrum", "grid", "rsr")
 WEB_REFUSED = {"flags": "flag files are chosen on the server, not from the browser"}
 
 
+MAX_DEPTH = 8
+"""Nodes nested in the browser's YAML (an attempt needs 5: step, key, list of windows, window,
+number)."""
+
+
+class _BrowserYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader for text typed in a browser, without two of its costs: aliases
+    (``*a``) share a node, so a few hundred bytes of nested aliases make a document whose
+    validation, error messages and JSON are gigabytes; and deep nesting (``[[[[...``) recurses
+    past Python's limit. Both are refused as YAML errors; an overlay never needs them."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed here",
+                                              self.peek_event().start_mark)  # fmt: skip
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH}"
+                                                  " levels", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_browser_yaml(text: str) -> Any:
+    """YAML typed in the browser (safe tags only, no aliases, at most :data:`MAX_DEPTH` deep);
+    raises yaml.YAMLError."""
+    return yaml.load(text, Loader=_BrowserYamlLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
 @dataclass(frozen=True)
 class Field:
     """One input of the form: ``step.key`` with its current value, default and help."""
@@ -103,7 +134,7 @@ def overlay_from_form(form: dict[str, str], base: dict[str, Any]) -> tuple[dict,
             continue
         step, key = name.split(".", 1)
         try:
-            value = yaml.safe_load(text) if text.strip() else None
+            value = load_browser_yaml(text) if text.strip() else None
         except yaml.YAMLError:
             errors.append(f"{name}: {text!r} is not a YAML value")
             continue
@@ -117,7 +148,7 @@ def parse_yaml_box(text: str) -> dict[str, Any]:
     if not text.strip():
         return {}
     try:
-        value = yaml.safe_load(text)
+        value = load_browser_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"the YAML box is not valid YAML: {exc}") from exc
     if value is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -76,11 +77,14 @@ def login(
     clear_login_failures(db, username, ip)
     accounts.audit(db, "login", user.name, ip)
     request.session.clear()  # a fresh session (new CSRF token) at every login
-    request.session.update(uid=user.id, epoch=user.session_epoch)
+    request.session.update(uid=user.id, epoch=user.session_epoch, sid=secrets.token_urlsafe(18))
     return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(require_csrf)])
-def logout(request: Request) -> Response:
+def logout(request: Request, db: Db) -> Response:
+    sid = request.session.get("sid")
+    if isinstance(sid, str):  # the signed cookie lives on in copies: end the login itself
+        accounts.end_session(db, sid, settings_of(request).session_hours * 3600)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -21,7 +21,7 @@ from .templating import render
 
 router = APIRouter()
 PLANES = ("mom0", "peak", "mom1", "rms")
-Label = Annotated[str, Path(pattern=catalog.LABEL.pattern)]
+Label = Annotated[str, Path(pattern=catalog.LABEL.pattern, max_length=catalog.MAX_LABEL)]
 Bank = Annotated[int, Query(ge=0, le=64)]
 BankPath = Annotated[int, Path(ge=0, le=64)]
 Attempt = Annotated[str, Query(pattern=ATTEMPT_QUERY)]

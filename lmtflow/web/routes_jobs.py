@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import (
     FileResponse,
     JSONResponse,
@@ -28,7 +28,7 @@ from ..attempts import BASE
 from ..errors import ConfigError
 from . import jobs, overlay
 from .access import Db, LoginRequired, Project, ProjectAccess, settings_of
-from .catalog import LABEL
+from .catalog import is_label
 from .db import connect
 from .runner import reproduce_command
 from .security import client_ip, require_csrf
@@ -38,6 +38,10 @@ router = APIRouter()
 RUN_ROLES = ("runner", "owner")
 LOG_CHUNK = 64 * 1024
 SSE_PERIOD_S = 0.5
+MAX_INT = 2**63 - 1
+"""The largest job id (SQLite's INTEGER) and log offset (a file offset) a URL may name; a
+larger number is refused (422) before it reaches the database or a seek."""
+JobId = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
 def require_runner(project: Project) -> None:
@@ -92,12 +96,12 @@ def new_attempt(
     project: ProjectAccess,
     db: Db,
     obs: Annotated[str, Query(max_length=200)] = "",
-    job: Annotated[int | None, Query(ge=1)] = None,
+    job: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
 ) -> Response:
     """The form; ``obs`` the ObsNum or combination it was opened from, ``job`` a past job to
     relaunch with edits (its name and values filled in)."""
     require_runner(project)
-    if obs and not LABEL.match(obs):
+    if obs and not is_label(obs):
         raise HTTPException(404, "no such ObsNum or combination")
     name, previous, text = "", None, ""
     if job is not None:
@@ -118,7 +122,7 @@ async def launch_attempt(request: Request, project: ProjectAccess, db: Db) -> Re
     name = str(form.get("name", "")).strip()
     scope = str(form.get("scope", "")).strip()
     text = str(form.get("yaml", ""))
-    if scope and (not LABEL.match(scope) or not (project.root / scope).is_dir()):
+    if scope and (not is_label(scope) or not (project.root / scope).is_dir()):
         raise HTTPException(404, "no such ObsNum or combination in this project")
     base = overlay.project_config(settings.work_lmt, project.pid)
     errors: list[str] = []
@@ -188,7 +192,7 @@ def _duration(job: sqlite3.Row) -> str:
 
 
 @router.get("/p/{pid}/jobs/{job_id}")
-def job_page(request: Request, job_id: int, project: ProjectAccess, db: Db) -> Response:
+def job_page(request: Request, job_id: JobId, project: ProjectAccess, db: Db) -> Response:
     job = _job_or_404(db, project, job_id)
     settings = settings_of(request)
     cmd = shlex.join(reproduce_command(job_id, job["attempt"], settings.work_lmt, project.pid,
@@ -201,8 +205,8 @@ def job_page(request: Request, job_id: int, project: ProjectAccess, db: Db) -> R
 
 
 @router.get("/p/{pid}/jobs/{job_id}/status.json")
-def job_status(request: Request, job_id: int, project: ProjectAccess, db: Db,
-               offset: Annotated[int, Query(ge=0)] = 0) -> Response:  # fmt: skip
+def job_status(request: Request, job_id: JobId, project: ProjectAccess, db: Db,
+               offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0) -> Response:  # fmt: skip
     """The polling fallback: state, progress and the log from ``offset``."""
     job = _job_or_404(db, project, job_id)
     text, end = _log_chunk(request, job_id, offset)
@@ -261,7 +265,7 @@ def _stream_slots(request: Request) -> StreamSlots:
 
 
 @router.get("/p/{pid}/jobs/{job_id}/events")
-async def job_events(request: Request, job_id: int, project: ProjectAccess, db: Db) -> Response:
+async def job_events(request: Request, job_id: JobId, project: ProjectAccess, db: Db) -> Response:
     """Server-sent events: ``status`` (JSON) when it changes and ``log`` (new text) as it
     grows, until the job ends (then ``end``). At most ``runner.max_streams_per_user`` open
     per user (per address for anonymous readers) and ``runner.max_streams`` in all."""
@@ -272,7 +276,7 @@ async def job_events(request: Request, job_id: int, project: ProjectAccess, db: 
     release = _stream_slots(request).take(who, settings.runner["max_streams_per_user"],
                                           settings.runner["max_streams"])  # fmt: skip
     start = request.headers.get("last-event-id", "0")
-    offset = int(start) if start.isdigit() else 0
+    offset = int(start) if start.isascii() and start.isdigit() and len(start) < 19 else 0
 
     async def stream():
         nonlocal offset
@@ -303,7 +307,7 @@ async def job_events(request: Request, job_id: int, project: ProjectAccess, db: 
 
 
 @router.get("/p/{pid}/jobs/{job_id}/log")
-def job_log(request: Request, job_id: int, project: ProjectAccess, db: Db) -> Response:
+def job_log(request: Request, job_id: JobId, project: ProjectAccess, db: Db) -> Response:
     _job_or_404(db, project, job_id)
     path = jobs.job_dir(settings_of(request).work_lmt, job_id) / "log.txt"
     if not path.is_file():
@@ -313,7 +317,7 @@ def job_log(request: Request, job_id: int, project: ProjectAccess, db: Db) -> Re
 
 
 @router.post("/p/{pid}/jobs/{job_id}/cancel", dependencies=[Depends(require_csrf)])
-def cancel_job(request: Request, job_id: int, project: ProjectAccess, db: Db) -> Response:
+def cancel_job(request: Request, job_id: JobId, project: ProjectAccess, db: Db) -> Response:
     require_runner(project)
     _job_or_404(db, project, job_id)
     jobs.request_cancel(db, job_id)

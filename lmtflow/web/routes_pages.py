@@ -110,7 +110,7 @@ def product_page(
     bank: Annotated[int, Query(ge=0, le=64)] = 0,
     attempt: Annotated[str, Query(pattern=ATTEMPT_QUERY)] = BASE,
 ) -> Response:
-    if not catalog.LABEL.match(label):
+    if not catalog.is_label(label):
         raise HTTPException(404, "no such ObsNum")
     files, rows = product_files(request, db, project, label, bank, attempt)
     numbers = files.numbers()

@@ -43,10 +43,50 @@ class SecurityHeaders:
                 if b"cache-control" not in headers and headers.get(b"content-type", b"")\
                         .startswith(b"text/html"):  # fmt: skip
                     extra.append((b"cache-control", b"no-store"))  # pages may be private
+                elif b"cache-control" not in headers and not scope["path"].startswith("/static/"):
+                    # a job log, status or spectrum JSON: never kept by a shared (proxy) cache
+                    # (a download with Last-Modified would be, heuristically, without this)
+                    extra.append((b"cache-control", b"private, no-cache"))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimit:
+    """ASGI middleware refusing (413) a request body over ``limit`` bytes, declared or streamed.
+
+    No route takes an upload: the largest body is the new-attempt form. Without a cap, any
+    visitor could send a multipart "file" to /login, which the form parser spools to a
+    temporary file: gigabytes on the data server's disk per request."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            body = f"413: request body over {self.limit // 1024} KB\n".encode()
+            await send({"type": "http.response.start", "status": 413,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                    (b"content-length", str(len(body)).encode()),
+                                    (b"connection", b"close")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": body})
+            return
+        received = 0
+
+        async def capped_receive():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:  # chunked, or more than declared
+                raise HTTPException(413, f"request body over {self.limit // 1024} KB")
+            return message
+
+        await self.app(scope, capped_receive, send)
 
 
 def csrf_token(request: Request) -> str:

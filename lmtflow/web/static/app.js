@@ -25,6 +25,12 @@
     return shapes;
   }
 
+  function plain(text) {
+    // Plotly reads <b>, <a href>, <span style> in titles and legends as markup; a source name
+    // comes from a raw file's header, so show it as text (plotly decodes these entities).
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+
   function draw(div, data) {
     current = data;
     var sel = document.getElementById("axis");
@@ -32,15 +38,15 @@
     if (!data[axis]) axis = data.velocity ? "velocity" : "frequency";
     if (sel) sel.value = axis;
     var x = data[axis];
-    var traces = [{x: x, y: data.y, mode: "lines", name: data.yname, line: {width: 1.2}}];
+    var traces = [{x: x, y: data.y, mode: "lines", name: plain(data.yname), line: {width: 1.2}}];
     (data.extra || []).forEach(function (name) {
-      traces.push({x: x, y: data.columns[name], mode: "lines", name: name, visible: "legendonly",
-                   line: {width: 0.8}});
+      traces.push({x: x, y: data.columns[name], mode: "lines", name: plain(name),
+                   visible: "legendonly", line: {width: 0.8}});
     });
     var layout = {
-      title: {text: data.title || ""}, margin: {t: 40, r: 20, b: 50, l: 60},
+      title: {text: plain(data.title || "")}, margin: {t: 40, r: 20, b: 50, l: 60},
       xaxis: {title: {text: axis === "velocity" ? "velocity (km/s)" : "frequency (GHz)"}},
-      yaxis: {title: {text: data.yname}},
+      yaxis: {title: {text: plain(data.yname)}},
       shapes: bands(data.windows, axis, data.restfreq_GHz), showlegend: traces.length > 1
     };
     Plotly.react(div, traces, layout, {responsive: true, displaylogo: false});
