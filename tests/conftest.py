@@ -241,6 +241,48 @@ def slurm():
         cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def slurm_runs(small_sim, mosaic_sim, slurm, tmp_path_factory):
+    """tests/test_slurm.py's two workflows on the session's cluster (``"map"``, ``"mosaic"``;
+    tests/slurm_cluster.py start_workflows), started together and awaited by their tests.
+    Started at the beginning of a session that selects those tests (``background_work``):
+    they wait on the cluster while the other tests run."""
+    from .slurm_cluster import start_workflows
+
+    runs = start_workflows(small_sim, mosaic_sim, slurm, tmp_path_factory)
+    try:
+        yield runs
+    finally:
+        for r in runs.values():
+            r.stop()
+
+
+# Session fixtures whose work is mostly waiting (not CPU), started before the first test when
+# the session selects a test that uses them, so that the wait overlaps other tests.
+BACKGROUND = ("slurm_runs",)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background_work(request: pytest.FixtureRequest) -> None:
+    """Start the ``BACKGROUND`` fixtures that this session's tests use. Where one cannot start
+    (no SLURM here, a failed set-up), nothing happens here: the test that uses it requests
+    it again and reports the skip or the error itself (pytest keeps a session fixture's
+    error for every later request)."""
+    used = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    for name in BACKGROUND:
+        if name not in used:
+            continue
+        if name == "slurm_runs":
+            from .slurm_cluster import missing_requirements
+
+            if missing_requirements():
+                continue
+        try:
+            request.getfixturevalue(name)
+        except (Exception, pytest.skip.Exception, pytest.fail.Exception):  # noqa: BLE001
+            continue  # reported by the test that uses it
+
+
 MOSAIC_TILES = 6
 
 
