@@ -17,6 +17,8 @@ Treat the tree as read-only: it is shared by every test of the session.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from lmtflow.sim import SimulationResult, simulate_preset
@@ -90,16 +92,26 @@ def tiny_config():
     return make_tiny_config
 
 
+# Runs from an empty work tree that session fixtures wait for, started together by
+# ``background_work`` when this session uses them (fixture name -> (run directory, StartedRun)).
+EARLY: dict = {}
+
+
+def _start_reduced(small_sim: SimulationResult, tmp_path_factory: pytest.TempPathFactory):
+    from .workflow_helpers import start
+
+    work = tmp_path_factory.mktemp("otf")
+    return work, start(small_sim.data_lmt, work, [small_sim.labels["map"]])
+
+
 @pytest.fixture(scope="session")
 def reduced(small_sim: SimulationResult, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The small map reduced once by the real workflow: paths of its products and params."""
     import json
 
-    from .workflow_helpers import run
-
-    work = tmp_path_factory.mktemp("otf")
+    work, started = EARLY.pop("reduced", None) or _start_reduced(small_sim, tmp_path_factory)
     obsnum = small_sim.labels["map"]
-    run(small_sim.data_lmt, work, [obsnum])
+    started.result()
     obsdir = next((work / "work").glob(f"*/{obsnum}"))
     return {
         "obsnum": obsnum,
@@ -112,6 +124,14 @@ def reduced(small_sim: SimulationResult, tmp_path_factory: pytest.TempPathFactor
     }
 
 
+def _start_two_maps(small_sim: SimulationResult, tmp_path_factory: pytest.TempPathFactory):
+    from .workflow_helpers import start
+
+    root = tmp_path_factory.mktemp("two_maps")
+    return root, start(small_sim.data_lmt, root, [small_sim.labels["map"],
+                                                  small_sim.labels["map2"]])  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def two_maps(small_sim: SimulationResult, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The small preset's two maps of one field (79448 scanned along RA, 79451 along Dec) and
@@ -121,11 +141,11 @@ def two_maps(small_sim: SimulationResult, tmp_path_factory: pytest.TempPathFacto
     parameters and re-runs there (it needs the records). ``ran``: Counter of the rules of this
     first run. ``snapshot``: a copy made right after it, for tests that copy or read it.
     """
-    from .workflow_helpers import copy_run, run
+    from .workflow_helpers import copy_run
 
-    root = tmp_path_factory.mktemp("two_maps")
+    root, started = EARLY.pop("two_maps", None) or _start_two_maps(small_sim, tmp_path_factory)
     maps = [small_sim.labels["map"], small_sim.labels["map2"]]
-    _, ran = run(small_sim.data_lmt, root, maps)
+    _, ran = started.result()
     snapshot = copy_run(root, tmp_path_factory.mktemp("two_maps_snapshot"))
     return {"root": root, "maps": maps, "ran": ran, "snapshot": snapshot}
 
@@ -155,6 +175,14 @@ def rsr_sim(tmp_path_factory: pytest.TempPathFactory) -> SimulationResult:
     return simulate_preset("rsr", root / "data_lmt", seed=SMALL_SEED)
 
 
+def _start_rsr(rsr_sim: SimulationResult, tmp_path_factory: pytest.TempPathFactory):
+    from .workflow_helpers import rsr_config, start
+
+    tmp = tmp_path_factory.mktemp("rsr_wf")
+    cfg = rsr_config(tmp / "rsr_33553_33551.yaml", rsr_sim.truth["lines"], [33553, 33551])
+    return tmp, start(rsr_sim.data_lmt, tmp, [33551, 33553], cfg)
+
+
 @pytest.fixture(scope="session")
 def rsr_workflow(rsr_sim: SimulationResult, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The rsr preset's Bs ObsNums and their combination (listed as [33553, 33551]) reduced
@@ -166,11 +194,8 @@ def rsr_workflow(rsr_sim: SimulationResult, tmp_path_factory: pytest.TempPathFac
     """
     import shutil
 
-    from .workflow_helpers import rsr_config, run
-
-    tmp = tmp_path_factory.mktemp("rsr_wf")
-    cfg = rsr_config(tmp / "rsr_33553_33551.yaml", rsr_sim.truth["lines"], [33553, 33551])
-    _, ran = run(rsr_sim.data_lmt, tmp, [33551, 33553], cfg)
+    tmp, started = EARLY.pop("rsr_workflow", None) or _start_rsr(rsr_sim, tmp_path_factory)
+    _, ran = started.result()
     work = tmp / "work" / "2015-ARSR-SIM"
     snapshot = tmp_path_factory.mktemp("rsr_snapshot") / work.name
     shutil.copytree(work, snapshot)
@@ -239,6 +264,61 @@ def slurm():
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def slurm_runs(small_sim, mosaic_sim, slurm, tmp_path_factory):
+    """tests/test_slurm.py's two workflows on the session's cluster (``"map"``, ``"mosaic"``;
+    tests/slurm_cluster.py start_workflows), started together and awaited by their tests.
+    Started at the beginning of a session that selects those tests (``background_work``):
+    they wait on the cluster while the other tests run."""
+    from .slurm_cluster import start_workflows
+
+    runs = start_workflows(small_sim, mosaic_sim, slurm, tmp_path_factory)
+    try:
+        yield runs
+    finally:
+        for r in runs.values():
+            r.stop()
+
+
+# Session fixtures whose work is mostly waiting (not CPU), started before the first test when
+# the session selects a test that uses them, so that the wait overlaps other tests.
+BACKGROUND = ("slurm_runs",)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background_work(request: pytest.FixtureRequest):
+    """Start the ``EARLY`` runs and the ``BACKGROUND`` fixtures that this session's tests use,
+    before the first test: they proceed together and beside the first tests, instead of one
+    after the other when each fixture is first asked for. Where one cannot start (no SLURM
+    here, a failed set-up), nothing happens here: the test that uses it requests it again
+    and reports the skip or the error itself (pytest keeps a session fixture's error for
+    every later request). Early runs no test waited for are stopped at the end."""
+    used = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    factory = request.getfixturevalue("tmp_path_factory")
+    for name, begin, sim in (("reduced", _start_reduced, "small_sim"),
+                             ("two_maps", _start_two_maps, "small_sim"),
+                             ("rsr_workflow", _start_rsr, "rsr_sim")):  # fmt: skip
+        # a failure here is left to the fixture, which tries again when its test asks for it
+        with contextlib.suppress(Exception, pytest.skip.Exception, pytest.fail.Exception):
+            if name in used:
+                EARLY[name] = begin(request.getfixturevalue(sim), factory)
+    for name in BACKGROUND:
+        if name not in used:
+            continue
+        if name == "slurm_runs":
+            from .slurm_cluster import missing_requirements
+
+            if missing_requirements():
+                continue
+        try:
+            request.getfixturevalue(name)
+        except (Exception, pytest.skip.Exception, pytest.fail.Exception):  # noqa: BLE001
+            continue  # reported by the test that uses it
+    yield
+    for _, started in EARLY.values():
+        started.stop()
 
 
 MOSAIC_TILES = 6

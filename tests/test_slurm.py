@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from astropy.io import fits
 
 from lmtflow import resources
 from lmtflow.workflow import REPO, snakemake_command
 
-from .slurm_cluster import SlurmCluster, start_cluster, write_test_profile
+from .slurm_cluster import SlurmCluster, start_cluster
 from .workflow_helpers import FINISHED
 
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: .*/((?:group|rule)_[^/]+)/")
@@ -37,73 +34,6 @@ def _raw_mb(data_lmt: Path, obsnum: int) -> float:
              *data_lmt.glob(f"spectrometer/roach*/roach*_{obsnum}_*.nc")]  # fmt: skip
     assert files
     return sum(f.stat().st_size for f in files) / 1e6
-
-
-@dataclass
-class BackgroundRun:
-    """A Snakemake run through the test profile, started by :func:`slurm_runs` and awaited by
-    its test; ``dir`` is its run directory (work tree in ``dir / "work"``)."""
-
-    dir: Path
-    proc: subprocess.Popen
-
-    @classmethod
-    def start(cls, cmd: list[str], env: dict[str, str], run_dir: Path) -> BackgroundRun:
-        with open(run_dir / "stdout", "w") as out, open(run_dir / "stderr", "w") as err:
-            return cls(run_dir, subprocess.Popen(cmd, env=env, stdout=out, stderr=err))
-
-    def wait(self, timeout: float) -> subprocess.CompletedProcess:
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.stop()
-            raise
-        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode,
-                                           (self.dir / "stdout").read_text(),
-                                           (self.dir / "stderr").read_text())  # fmt: skip
-
-    def stop(self) -> None:
-        """Interrupt a run still going (Snakemake then cancels its cluster jobs)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-@pytest.fixture(scope="module")
-def slurm_runs(small_sim, mosaic_sim, slurm, tmp_path_factory):
-    """The module's two cluster workflows, started together: the small map (``"map"``) and the
-    first two tiles of the session's mosaic preset (``"mosaic"``). Most of a run's wall time
-    is Snakemake waiting between squeue checks (the SLURM executor lengthens the wait by 10 s
-    after every check that finds no job finished), so the two runs overlap their waits
-    instead of adding them."""
-    from lmtflow.sim import mosaic
-
-    runs = {}
-    run_dir = tmp_path_factory.mktemp("slurm_map")
-    profile = ["--profile", str(write_test_profile(run_dir, slurm))]
-    cmd = snakemake_command(small_sim.data_lmt, run_dir / "work", [small_sim.labels["map"]],
-                            cores=2, directory=run_dir, extra_args=profile)  # fmt: skip
-    runs["map"] = BackgroundRun.start(cmd, slurm.env(), run_dir)
-
-    run_dir = tmp_path_factory.mktemp("slurm_mosaic")
-    maps = mosaic.map_obsnums(2)  # the first two tiles: side by side in the first row
-    assert mosaic.tile_layout(mosaic_sim.truth["mosaic"]["tiles"])[0] >= 2
-    config = run_dir / "project.yaml"
-    config.write_text(yaml.safe_dump(mosaic.mosaic_project(maps, mosaic_sim.data_lmt,
-                                                           run_dir / "work")))  # fmt: skip
-    profile = ["--profile", str(write_test_profile(run_dir, slurm))]
-    cmd = snakemake_command(mosaic_sim.data_lmt, run_dir / "work", [], directory=run_dir,
-                            configfile=config, targets=["science"], extra_args=profile)  # fmt: skip
-    runs["mosaic"] = BackgroundRun.start(cmd, slurm.env(), run_dir)
-    try:
-        yield runs
-    finally:
-        for r in runs.values():
-            r.stop()
 
 
 @pytest.mark.slow

@@ -19,6 +19,7 @@ import shutil
 import signal
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -260,7 +261,26 @@ def _group_alive(pgid: int) -> list[psutil.Process]:
     return out
 
 
+def _by_hand(server, names_dvs) -> Path:
+    """The attempts ``names_dvs`` ((name, baseline.dv), ...) one after the other from the
+    command line, on a copy of the Ps ObsNum and its Cal as they were before any job; returns
+    that work tree."""
+    tree, ps = server.tree, str(server.tree["ps"])
+    seq = server.root / "sequential"
+    others = {str(tree["map"]), str(tree["bs"])}
+    shutil.copytree(server.pristine / PROJECT, seq / PROJECT,
+                    ignore=lambda d, names: others & set(names))  # fmt: skip
+    for name, dv in names_dvs:
+        assert lmtflow_main(["run", ps, "--data-lmt", str(tree["data_lmt"]), "--work-lmt",
+                             str(seq), "--attempt", name, "--set", f"baseline.dv={dv}",
+                             "--cores", "2"]) == 0  # fmt: skip
+    return seq
+
+
 def test_two_launches_queue_fifo_with_one_runner_per_project(jobs_server, runa):
+    # The same two attempts from the command line, in their own tree, meanwhile (a thread:
+    # `lmtflow run` waits on its Snakemake process): their products are compared below.
+    by_hand = ThreadPoolExecutor(1).submit(_by_hand, jobs_server, (("dv80", 80), ("dv120", 120)))
     first = job_id_of(launch(runa, jobs_server, "dv80", "baseline: {dv: 80}"))
     time.sleep(0.1)
     second = job_id_of(launch(runa, jobs_server, "dv120", "baseline: {dv: 120}"))
@@ -284,21 +304,14 @@ def test_two_launches_queue_fifo_with_one_runner_per_project(jobs_server, runa):
                                                   for j in (first, second)]  # fmt: skip
     a, b = _job(jobs_server, first), _job(jobs_server, second)
     assert a["ended_utc"] <= b["started_utc"]
-    # The same two attempts one after the other from the command line, on a copy of the Ps
-    # ObsNum and its Cal as they were before any job: the same products, byte for byte.
+    # The command line's products of the same attempts: the same, byte for byte.
     tree, ps = jobs_server.tree, str(jobs_server.tree["ps"])
-    seq = jobs_server.root / "sequential"
-    others = {str(tree["map"]), str(tree["bs"])}
-    shutil.copytree(jobs_server.pristine / PROJECT, seq / PROJECT,
-                    ignore=lambda d, names: others & set(names))  # fmt: skip
-    for name, dv in (("dv80", 80), ("dv120", 120)):
-        assert lmtflow_main(["run", ps, "--data-lmt", str(tree["data_lmt"]), "--work-lmt",
-                             str(seq), "--attempt", name, "--set", f"baseline.dv={dv}",
-                             "--cores", "2"]) == 0  # fmt: skip
+    seq = by_hand.result(timeout=300)
+    for name in ("dv80", "dv120"):
         web = tree["work"] / PROJECT / ps / "attempts" / name
-        by_hand = seq / PROJECT / ps / "attempts" / name
+        hand = seq / PROJECT / ps / "attempts" / name
         assert list((web / "srdp").glob("*.fits")) and list(web.glob("*.zip"))
-        assert diff_trees(web, by_hand) == []  # SRDP, QA numbers, parameters, the zip
+        assert diff_trees(web, hand) == []  # SRDP, QA numbers, parameters, the zip
 
 
 def test_cancel_stops_the_group_and_a_relaunch_works(jobs_server, runa):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 import yaml
 
-from lmtflow.workflow import run_snakemake
+from lmtflow.workflow import run_snakemake, snakemake_command
 
 FINISHED = re.compile(r"Finished jobid: \d+ \(Rule: (\w+)\)")
 
@@ -43,15 +45,52 @@ def _link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
+class StartedRun:
+    """A workflow run started in the background by :func:`start`; :meth:`result` waits for it
+    and returns what :func:`run` returns."""
+
+    def __init__(self, data_lmt, work_dir: Path, obsnums, configfile: Path | None = None):
+        cmd = snakemake_command(data_lmt, work_dir / "work", obsnums, cores=2,
+                                directory=work_dir, configfile=configfile)  # fmt: skip
+        # its output in unnamed files, not in the run directory (tests copy and compare it)
+        self.out = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by result()
+        self.err = tempfile.TemporaryFile("w+")  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.err, text=True,
+                                     stdin=subprocess.DEVNULL)  # fmt: skip
+
+    def result(self, check: bool = True) -> tuple[subprocess.CompletedProcess, Counter]:
+        rc = self.proc.wait()
+        texts = []
+        for f in (self.out, self.err):
+            f.seek(0)
+            texts.append(f.read())
+            f.close()
+        proc = subprocess.CompletedProcess(self.proc.args, rc, *texts)
+        if check and rc != 0:
+            raise RuntimeError(f"snakemake failed ({rc}):\n{proc.stderr[-4000:]}")
+        ran = Counter(FINISHED.findall(proc.stderr))
+        ran.pop("all", None)
+        return proc, ran
+
+
+    def stop(self) -> None:
+        """End a run no one waited for."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait()
+        self.out.close()
+        self.err.close()
+
+
+def start(data_lmt, work_dir: Path, obsnums, configfile: Path | None = None) -> StartedRun:
+    """Start the run :func:`run` makes, without waiting (conftest starts the session's
+    independent reductions together)."""
+    return StartedRun(data_lmt, work_dir, obsnums, configfile)
+
+
 def run(data_lmt, work_dir: Path, obsnums, configfile: Path | None = None, check=True):
     """Run the workflow in ``work_dir``; return (process, Counter of rules that ran)."""
-    proc = run_snakemake(
-        data_lmt, work_dir / "work", obsnums, cores=2, directory=work_dir,
-        configfile=configfile, check=check,
-    )  # fmt: skip
-    ran = Counter(FINISHED.findall(proc.stderr))
-    ran.pop("all", None)
-    return proc, ran
+    return start(data_lmt, work_dir, obsnums, configfile).result(check)
 
 
 def rsr_config(path: Path, lines: list[dict], combo: list[int], source: str = "I10565") -> Path:

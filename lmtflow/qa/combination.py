@@ -20,7 +20,6 @@ from .merge import read_steps
 from .numbers import json_clean
 from .pages import _noise as noise_numbers
 from .registry import plots_for
-from .run import draw
 
 SUM_KEYS = ("inttime_s",)
 FIRST_KEYS = ("project", "source", "receiver", "mode", "bank", "restfreq_GHz", "skyfreq_GHz",
@@ -79,6 +78,7 @@ def spectrum_stage(
 ) -> None:
     """Plots and numbers of a combined Ps/Bs spectrum: rms, the radiometer rms expected for
     the members' radiometer values and the combination's weights (1/rms^2), ratio, peak."""
+    from .run import draw  # matplotlib: not for merge_numbers, a job of its own
     from .spectrum import read_spectrum, spectrum_numbers
 
     steps = read_steps(param_files)

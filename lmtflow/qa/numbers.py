@@ -6,15 +6,13 @@ Everything returned is JSON-ready (plain floats, ints, lists and dicts).
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..baseline import window_mask
 from ..grid_selection import for_obsnum
-from .beams import BeamSummary
-from .maps import INTERIOR_WEIGHT_FRACTION, CubeData, channel_masks, interior_mask, noise_snr
 from .stats import (
     high_outliers,
     neighbour_median,
@@ -23,6 +21,11 @@ from .stats import (
     robust_sigma,
     running_median,
 )
+
+if TYPE_CHECKING:  # the cube's numbers import lmtflow.qa.maps (scipy, the gridder) when called:
+    # a job that only merges numbers (lmtflow.qa.combination) does without them
+    from .beams import BeamSummary
+    from .maps import CubeData
 
 BAD_BEAM_SIGMA = 5.0
 BIRDIE_SIGMA = 6.0  # the MAD-based scores have heavier tails than a Gaussian
@@ -214,6 +217,8 @@ def cube_numbers(
     peak and its position: measured over the interior cells (weight >= INTERIOR_WEIGHT_FRACTION
     x the median weight), the edge cells reported separately; the noise S/N (value / expected
     noise of the cell) of the interior, whose rms is 1 for radiometric noise."""
+    from .maps import INTERIOR_WEIGHT_FRACTION, channel_masks, interior_mask, noise_snr
+
     window, _ = channel_masks(data.velocity, b_regions)
     noise = data.cube[window]
     interior, edge = interior_mask(data.weight)

@@ -10,15 +10,6 @@ from typing import Any
 
 from ..io.atomic import write_json
 from .beams import attach_tsys, summarize
-from .maps import (
-    MapQA,
-    gridded_inputs,
-    moment_planes,
-    radiometer_plane,
-    read_cube,
-    selection_numbers,
-    write_planes,
-)
 from .merge import read_steps
 from .numbers import beam_numbers, cube_numbers, json_clean
 from .plotting import save
@@ -66,6 +57,17 @@ def map_stage(
     A combination (``kind="map_combination"``) passes every member's baselined SDFITS and the
     combination's grid parameters; its numbers add the spectra used per member.
     """
+    # imported here: the cube's modules (scipy, the gridder) are not for the other stages' jobs
+    from .maps import (
+        MapQA,
+        gridded_inputs,
+        moment_planes,
+        radiometer_plane,
+        read_cube,
+        selection_numbers,
+        write_planes,
+    )
+
     steps = read_steps(param_files)
     regions = steps["baseline"]["b_regions"]
     data = read_cube(cube, weight)
