@@ -122,3 +122,11 @@ def dry_jobs(data_lmt, run_dir: Path, obsnums, configfile: Path) -> tuple[list, 
             w = dict(kv.split("=", 1) for kv in m[1].split(", ") if "=" in kv)
             jobs[-1][1] = w.get("combo") or w.get("obsnum")
     return sorted((rule, label) for rule, label in jobs), proc.stdout
+
+
+def job_warnings(tree: Path) -> tuple[list[Path], list[str]]:
+    """The job logs under ``tree`` (``.../logs/*.log``) and every line of them that reports a
+    Python warning (jobs log their warnings: ``lmtflow.pipeline.runner.setup_logging``)."""
+    logs = sorted(tree.rglob("logs/*.log"))
+    return logs, [f"{p.name}: {line}" for p in logs for line in p.read_text().splitlines()
+                  if "Warning" in line]  # fmt: skip

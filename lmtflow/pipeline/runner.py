@@ -18,6 +18,7 @@ def setup_logging(log_file: str | Path | None) -> None:
         level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
         handlers=handlers, force=True,
     )  # fmt: skip
+    logging.captureWarnings(True)  # a job's Python warnings go to its log file too
 
 
 def read_params(path: str | Path) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from ..baseline import window_mask
 from ..grid_selection import for_obsnum
 from .stats import (
     high_outliers,
+    nan_median,
     neighbour_median,
     qac_line,
     qac_stats,
@@ -121,7 +122,7 @@ def spectra_numbers(summary: BeamSummary) -> dict[str, Any]:
             "feed": label, "beam": int(summary.beams[i]), "used": int(used[:, i].sum()),
             "rejected": int((~used[:, i]).sum()),
             "rms_median_K": _num(np.median(rms[f, i])) if f.any() else None,
-            "tsys_median_K": _num(np.nanmedian(summary.tsys[:, i])),
+            "tsys_median_K": _num(nan_median(summary.tsys[:, i])),
         })  # fmt: skip
     return {
         "total": int(used.size),

@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 from .beams import BeamSummary, sky_frequency_ghz
 from .numbers import BIRDIE_SIGMA, birdie_scores
 from .plotting import figure, label_panel, offset_axes, panel_grid, robust_limits
+from .stats import nan_median
 
 
 def _title(s: BeamSummary, what: str) -> str:
@@ -44,7 +45,7 @@ def tsys(s: BeamSummary) -> Figure:
     lo, hi = robust_limits(s.tsys_spectra, 2, 98)
     for ax, spec, label, tsys_row in zip(axes, s.tsys_spectra, s.labels, s.tsys.T, strict=True):
         ax.plot(freq, spec, lw=0.6)
-        label_panel(ax, f"{label}: {np.nanmedian(tsys_row):.0f} K")
+        label_panel(ax, f"{label}: {nan_median(tsys_row):.0f} K")
     axes[0].set_ylim(max(0.0, lo - 0.2 * (hi - lo)), hi + 0.3 * (hi - lo))
     return fig
 
@@ -71,7 +72,7 @@ def rms_time(s: BeamSummary) -> Figure:
         used = s.used[:, i]
         ax.plot(s.time_s[used], s.rms[used, i], ".", ms=1.5, color="C0")
         ax.plot(s.time_s[~used], s.rms[~used, i], ".", ms=3, color="red")
-        label_panel(ax, f"{label}: {np.nanmedian(s.rms[:, i]):.2f} K, {(~used).sum()} rejected")
+        label_panel(ax, f"{label}: {nan_median(s.rms[:, i]):.2f} K, {(~used).sum()} rejected")
     lo, hi = robust_limits(s.rms, 0.5, 99.5)
     axes[0].set_ylim(max(0.0, lo - 0.1 * (hi - lo)), hi + 0.4 * (hi - lo))
     return fig
@@ -98,7 +99,7 @@ def birdies(s: BeamSummary) -> Figure:
     ax = fig.add_subplot()
     best = np.nanmax(np.nan_to_num(scores, nan=-np.inf), axis=0)
     ax.plot(s.channels, best, lw=0.7, label="largest over beams")
-    ax.plot(s.channels, np.nanmedian(scores, axis=0), lw=0.7, color="0.5", label="median")
+    ax.plot(s.channels, nan_median(scores, axis=0), lw=0.7, color="0.5", label="median")
     ax.axhline(BIRDIE_SIGMA, color="red", ls="--", lw=0.8, label=f"threshold {BIRDIE_SIGMA:g}σ")
     for c in s.channels[best > BIRDIE_SIGMA]:
         ax.annotate(str(c), (c, best[c - s.channels[0]]), color="red", fontsize="small")

@@ -10,7 +10,7 @@ from matplotlib.patches import Circle, Rectangle
 from .maps import INTERIOR_WEIGHT_FRACTION, MapQA, channel_masks, noise_snr
 from .numbers import central_box
 from .plotting import figure, offset_axes, robust_limits
-from .stats import sratio
+from .stats import nan_median, sratio
 
 FRAMES = {"GLON": "GALACTIC"}
 
@@ -95,7 +95,7 @@ def rms(q: MapQA) -> Figure:
     """RMS over the baseline-window channels of each cell, central value in the title."""
     fig = _plane_figure(q, "rms", "RMS", "rms Ta* (K)")
     box = central_box(q.planes["rms"].shape)
-    centre = 1e3 * np.nanmedian(q.planes["rms"][box])
+    centre = 1e3 * nan_median(q.planes["rms"][box])
     fig.axes[0].set_title(_title(q, f"RMS (centre {centre:.0f} mK)"))
     return fig
 
@@ -111,7 +111,7 @@ def radiometer(q: MapQA) -> Figure:
     lo, hi = robust_limits(ratio, 1, 99)
     _image(fig, b, q, ratio, "rms / radiometer", "coolwarm", (min(lo, 0.8), max(hi, 1.2)))
     box = central_box(ratio.shape)
-    b.set_title(f"measured / expected (centre median {np.nanmedian(ratio[box]):.2f})")
+    b.set_title(f"measured / expected (centre median {nan_median(ratio[box]):.2f})")
     fig.suptitle(_title(q, "RMS vs radiometer equation"))
     return fig
 

@@ -20,7 +20,7 @@ from ..rsr.constants import CHAN_GHZ, FREQ_ORDER, NBOARD, NCHASSIS, USABLE
 from ..rsr.reduce import average_files
 from .numbers import json_clean
 from .rsr_load import RsrQA
-from .stats import qac_line, qac_stats
+from .stats import nan_median, qac_line, qac_stats
 
 DNU_HZ = CHAN_GHZ * 1e9
 TSYS_JITTER_K = 25.0
@@ -258,7 +258,7 @@ def member_numbers(qa: RsrQA, use: Usage, fexp: NDArray) -> list[dict[str, Any]]
         bad = [f"c{c}/b{b}" for c, b in np.argwhere(~use.file_used[sl])]
         rows.append({
             "obsnum": m.obsnum, "calobsnum": m.calobsnum, "date_obs": m.date_obs,
-            "inttime_s": m.inttime_s, "tsys_K": float(np.nanmedian(m.tsys)),
+            "inttime_s": m.inttime_s, "tsys_K": nan_median(m.tsys),
             "rms_mK": 1e3 * rms, "radiometer_mK": 1e3 * rad,
             "rms_radiometer_ratio": rms / rad if rad > 0 else None, "bad_chassis_boards": bad,
         })  # fmt: skip

@@ -120,3 +120,15 @@ def nan_std(
     if axis is None:
         return std if keepdims else float(std.reshape(()))
     return std if keepdims else np.squeeze(std, axis=axis)
+
+
+def nan_median(values: ArrayLike, axis: int | None = None) -> NDArray[np.float64] | float:
+    """``np.nanmedian`` without its "All-NaN slice" warning: a slice with no value (a dead
+    beam's column, a blank cell) has no median, so it is NaN, silently (see :func:`nan_std`)."""
+    v = np.asarray(values, dtype=np.float64)
+    has = ~np.isnan(v).all(axis=axis)
+    if axis is None:
+        return float(np.nanmedian(v)) if has else float("nan")
+    out = np.full(has.shape, np.nan)
+    out[has] = np.nanmedian(np.moveaxis(v, axis, -1)[has], axis=-1)
+    return out
