@@ -55,6 +55,10 @@ def session(browser, web_server):
 
 def _images_decode(page) -> int:
     page.wait_for_load_state("load")
+    # lazy thumbnails (loading="lazy") need not have arrived by the load event: wait until every
+    # image has finished, then a broken one is complete with no width
+    page.wait_for_function("() => Array.from(document.images).every(i => i.complete)",
+                           timeout=15_000)  # fmt: skip
     images = page.evaluate(IMAGES_OK)
     for src, complete, width in images:
         assert complete and width > 0, f"{page.url}: image {src} did not decode"
