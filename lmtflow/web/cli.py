@@ -110,50 +110,42 @@ def _cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_user_passwd(args: argparse.Namespace) -> int:
+def _change_user(args: argparse.Namespace, action: str, change, detail: str = "") -> None:
+    """Apply ``change(conn, accounts)`` to the database and audit it as ``action`` on user
+    ``args.name``, in one transaction."""
     from . import accounts
 
     conn = _db(args)
     with conn:
         conn.execute("BEGIN")
-        accounts.set_password(conn, args.name, _password(args))
-        accounts.audit(conn, "user passwd", args.name, "cli")
+        change(conn, accounts)
+        accounts.audit(conn, action, args.name, "cli", detail)
+
+
+def _cmd_user_passwd(args: argparse.Namespace) -> int:
+    password = _password(args)
+    _change_user(args, "user passwd", lambda c, a: a.set_password(c, args.name, password))
     print(f"password of {args.name} changed; their other logins have ended")
     return 0
 
 
 def _cmd_user_grant(args: argparse.Namespace) -> int:
-    from . import accounts
-
-    conn = _db(args)
-    with conn:
-        conn.execute("BEGIN")
-        accounts.set_membership(conn, args.name, args.project, args.role)
-        accounts.audit(conn, "user grant", args.name, "cli", f"{args.project}={args.role}")
+    _change_user(args, "user grant",
+                 lambda c, a: a.set_membership(c, args.name, args.project, args.role),
+                 f"{args.project}={args.role}")  # fmt: skip
     print(f"{args.name} is {args.role} of {args.project}")
     return 0
 
 
 def _cmd_user_revoke(args: argparse.Namespace) -> int:
-    from . import accounts
-
-    conn = _db(args)
-    with conn:
-        conn.execute("BEGIN")
-        accounts.revoke_membership(conn, args.name, args.project)
-        accounts.audit(conn, "user revoke", args.name, "cli", args.project)
+    _change_user(args, "user revoke",
+                 lambda c, a: a.revoke_membership(c, args.name, args.project), args.project)
     print(f"{args.name} has no role in {args.project} any more")
     return 0
 
 
 def _cmd_user_disable(args: argparse.Namespace) -> int:
-    from . import accounts
-
-    conn = _db(args)
-    with conn:
-        conn.execute("BEGIN")
-        accounts.disable_user(conn, args.name)
-        accounts.audit(conn, "user disable", args.name, "cli")
+    _change_user(args, "user disable", lambda c, a: a.disable_user(c, args.name))
     print(f"{args.name} is disabled and logged out ('user passwd {args.name}' enables again)")
     return 0
 
