@@ -48,9 +48,7 @@ def bad_beams(rms: NDArray, beams: NDArray, nsigma: float = BAD_BEAM_SIGMA) -> l
     ``pix_list`` suggestion)."""
     with np.errstate(invalid="ignore"):
         rms = np.where(np.isfinite(rms) & (rms > 0), rms, np.nan)
-    per_feed = np.full(rms.shape[1], np.nan)
-    has = np.isfinite(rms).any(axis=0)
-    per_feed[has] = np.nanmedian(rms[:, has], axis=0)
+    per_feed = nan_median(rms, axis=0)  # NaN for a feed with no RMS
     return sorted({int(b) for b in np.asarray(beams)[high_outliers(per_feed, nsigma)]})
 
 
