@@ -12,13 +12,16 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .workflow_helpers import StartedRun
 
 PARTITION = "debug"
 BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "srun", "squeue", "sinfo", "scancel")
@@ -265,42 +268,8 @@ def write_test_profile(directory: Path, cluster: SlurmCluster) -> Path:
     return directory / "profile"
 
 
-@dataclass
-class BackgroundRun:
-    """A Snakemake run through the test profile, started by :func:`start_workflows` and
-    awaited by its test; ``dir`` is its run directory (work tree in ``dir / "work"``)."""
-
-    dir: Path
-    proc: subprocess.Popen
-
-    @classmethod
-    def start(cls, cmd: list[str], env: dict[str, str], run_dir: Path) -> BackgroundRun:
-        with open(run_dir / "stdout", "w") as out, open(run_dir / "stderr", "w") as err:
-            return cls(run_dir, subprocess.Popen(cmd, env=env, stdout=out, stderr=err))
-
-    def wait(self, timeout: float) -> subprocess.CompletedProcess:
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.stop()
-            raise
-        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode,
-                                           (self.dir / "stdout").read_text(),
-                                           (self.dir / "stderr").read_text())  # fmt: skip
-
-    def stop(self) -> None:
-        """Interrupt a run still going (Snakemake then cancels its cluster jobs)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 def start_workflows(small_sim, mosaic_sim, cluster: SlurmCluster,
-                    tmp_path_factory) -> dict[str, BackgroundRun]:  # fmt: skip
+                    tmp_path_factory) -> dict[str, StartedRun]:  # fmt: skip
     """Start tests/test_slurm.py's two cluster workflows together and return at once: the
     small map (``"map"``) and the first two tiles of the session's mosaic preset
     (``"mosaic"``). Most of a run's wall time is Snakemake waiting between squeue checks (the
@@ -309,14 +278,14 @@ def start_workflows(small_sim, mosaic_sim, cluster: SlurmCluster,
     import yaml
 
     from lmtflow.sim import mosaic
-    from lmtflow.workflow import snakemake_command
+
+    from .workflow_helpers import start
 
     runs = {}
     run_dir = tmp_path_factory.mktemp("slurm_map")
     profile = ["--profile", str(write_test_profile(run_dir, cluster))]
-    cmd = snakemake_command(small_sim.data_lmt, run_dir / "work", [small_sim.labels["map"]],
-                            cores=2, directory=run_dir, extra_args=profile)  # fmt: skip
-    runs["map"] = BackgroundRun.start(cmd, cluster.env(), run_dir)
+    runs["map"] = start(small_sim.data_lmt, run_dir, [small_sim.labels["map"]],
+                        extra_args=profile, env=cluster.env())  # fmt: skip
 
     run_dir = tmp_path_factory.mktemp("slurm_mosaic")
     maps = mosaic.map_obsnums(2)  # the first two tiles: side by side in the first row
@@ -325,7 +294,6 @@ def start_workflows(small_sim, mosaic_sim, cluster: SlurmCluster,
     config.write_text(yaml.safe_dump(mosaic.mosaic_project(maps, mosaic_sim.data_lmt,
                                                            run_dir / "work")))  # fmt: skip
     profile = ["--profile", str(write_test_profile(run_dir, cluster))]
-    cmd = snakemake_command(mosaic_sim.data_lmt, run_dir / "work", [], directory=run_dir,
-                            configfile=config, targets=["science"], extra_args=profile)  # fmt: skip
-    runs["mosaic"] = BackgroundRun.start(cmd, cluster.env(), run_dir)
+    runs["mosaic"] = start(mosaic_sim.data_lmt, run_dir, [], config, extra_args=profile,
+                           targets=["science"], env=cluster.env())  # fmt: skip
     return runs

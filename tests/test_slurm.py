@@ -40,7 +40,7 @@ def _raw_mb(data_lmt: Path, obsnum: int) -> float:
 def test_map_on_slurm_equals_local_run(small_sim, reduced, slurm, slurm_runs) -> None:
     tmp_path = slurm_runs["map"].dir
     obsnum = small_sim.labels["map"]
-    proc = slurm_runs["map"].wait(600)
+    proc, _ = slurm_runs["map"].result(check=False, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:] + "\n" + slurm.logs()
 
     # Every step of the map ran; the Cal's and the map's steps as ONE SLURM job each.
@@ -131,7 +131,7 @@ def test_mosaic_on_slurm_one_job_per_obsnum(slurm, slurm_runs) -> None:
     from lmtflow.sim import mosaic
 
     tmp_path, maps = slurm_runs["mosaic"].dir, mosaic.map_obsnums(2)
-    proc = slurm_runs["mosaic"].wait(900)
+    proc, _ = slurm_runs["mosaic"].result(check=False, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:] + "\n" + slurm.logs()
     names = sorted(name for _, name in SUBMITTED.findall(proc.stderr))
     expected = [f"group_obs{n}_ingest_tsys" for n in (m - 1 for m in maps)]

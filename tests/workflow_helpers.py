@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -46,20 +48,26 @@ def _link_or_copy(src: str, dst: str) -> None:
 
 
 class StartedRun:
-    """A workflow run started in the background by :func:`start`; :meth:`result` waits for it
-    and returns what :func:`run` returns."""
+    """A workflow run started in the background by :func:`start`, in run directory ``dir``;
+    :meth:`result` waits for it and returns what :func:`run` returns."""
 
-    def __init__(self, data_lmt, work_dir: Path, obsnums, configfile: Path | None = None):
-        cmd = snakemake_command(data_lmt, work_dir / "work", obsnums, cores=2,
-                                directory=work_dir, configfile=configfile)  # fmt: skip
+    def __init__(self, cmd: list[str], run_dir: Path, env: dict[str, str] | None = None):
+        self.dir = run_dir
         # its output in unnamed files, not in the run directory (tests copy and compare it)
         self.out = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by result()
         self.err = tempfile.TemporaryFile("w+")  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.err, text=True,
-                                     stdin=subprocess.DEVNULL)  # fmt: skip
+                                     stdin=subprocess.DEVNULL, env=env)  # fmt: skip
 
-    def result(self, check: bool = True) -> tuple[subprocess.CompletedProcess, Counter]:
-        rc = self.proc.wait()
+    def result(self, check: bool = True, timeout: float | None = None
+               ) -> tuple[subprocess.CompletedProcess, Counter]:  # fmt: skip
+        """Wait (a run past ``timeout`` seconds is stopped, and TimeoutExpired raised); with
+        ``check``, a failed run raises RuntimeError with the end of its log."""
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise
         texts = []
         for f in (self.out, self.err):
             f.seek(0)
@@ -72,20 +80,30 @@ class StartedRun:
         ran.pop("all", None)
         return proc, ran
 
-
     def stop(self) -> None:
-        """End a run no one waited for."""
+        """Interrupt a run still going (Snakemake then stops its jobs, and cancels its cluster
+        jobs on SLURM); killed if it has not ended a minute later."""
         if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait()
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         self.out.close()
         self.err.close()
 
 
-def start(data_lmt, work_dir: Path, obsnums, configfile: Path | None = None) -> StartedRun:
+def start(data_lmt, work_dir: Path, obsnums, configfile: Path | None = None,
+          extra_args: Sequence[str] = (), targets: Sequence[str] = (),
+          env: dict[str, str] | None = None) -> StartedRun:  # fmt: skip
     """Start the run :func:`run` makes, without waiting (conftest starts the session's
-    independent reductions together)."""
-    return StartedRun(data_lmt, work_dir, obsnums, configfile)
+    independent reductions together); ``extra_args`` (a profile), ``targets`` and ``env`` (a
+    SLURM cluster's) as for the SLURM tests."""
+    cmd = snakemake_command(data_lmt, work_dir / "work", obsnums, cores=2, directory=work_dir,
+                            configfile=configfile, targets=targets,
+                            extra_args=extra_args)  # fmt: skip
+    return StartedRun(cmd, work_dir, env)
 
 
 def run(data_lmt, work_dir: Path, obsnums, configfile: Path | None = None, check=True):
